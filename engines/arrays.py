@@ -1,0 +1,189 @@
+"""One small array vocabulary over numpy (CPU) and torch (GPU).
+
+Classic engines are written once against these operations. On the CPU they run on
+numpy and OpenCV, so a command-line fill starts in a fraction of a second instead of
+paying torch's multi-second import; on a GPU the same code runs on torch tensors.
+Only the operations the two libraries spell differently live here; indexing and
+arithmetic are written directly.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import cv2
+import numpy as np
+
+Array = Any  # numpy.ndarray or torch.Tensor
+
+
+class NumpyOps:
+    """CPU backend: numpy for arithmetic, OpenCV for filtering."""
+
+    name = "numpy"
+
+    def __init__(self, seed: int) -> None:
+        self._rng = np.random.default_rng(seed)
+
+    def asarray(self, a: np.ndarray) -> np.ndarray:
+        return np.ascontiguousarray(a)
+
+    def to_numpy(self, a: np.ndarray) -> np.ndarray:
+        return a
+
+    def zeros(self, shape: tuple[int, ...], dtype: str = "float32") -> np.ndarray:
+        return np.zeros(shape, dtype=dtype)
+
+    def full(self, shape: tuple[int, ...], value: float, dtype: str) -> np.ndarray:
+        return np.full(shape, value, dtype=dtype)
+
+    def arange(self, n: int) -> np.ndarray:
+        return np.arange(n, dtype=np.int64)
+
+    def nonzero(self, mask: np.ndarray) -> tuple[np.ndarray, ...]:
+        return tuple(i.astype(np.int64) for i in np.nonzero(mask))
+
+    def uniform(self, n: int) -> np.ndarray:
+        return self._rng.random(n, dtype=np.float32)
+
+    def integers(self, high: int, n: int) -> np.ndarray:
+        return self._rng.integers(0, high, n, dtype=np.int64)
+
+    def long(self, a: np.ndarray) -> np.ndarray:
+        return a.astype(np.int64)
+
+    def where(self, cond: np.ndarray, a: Array, b: Array) -> np.ndarray:
+        return np.where(cond, a, b)
+
+    def clip(self, a: np.ndarray, lo: int, hi: int) -> np.ndarray:
+        return np.clip(a, lo, hi)
+
+    def sum_last(self, a: np.ndarray) -> np.ndarray:
+        return a.sum(axis=-1)
+
+    def exp(self, a: np.ndarray) -> np.ndarray:
+        return np.exp(a)
+
+    def quantile(self, a: np.ndarray, q: float) -> float:
+        return float(np.quantile(a, q)) if a.size else 0.0
+
+    def eigh(self, a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return np.linalg.eigh(a.astype(np.float64))
+
+    def index_add(self, out: np.ndarray, index: np.ndarray, values: np.ndarray) -> None:
+        """out[index[i]] += values[i], with repeated indices accumulating (rows of out)."""
+        n = out.shape[0]
+        if values.ndim == 1:
+            out += np.bincount(index, values, minlength=n).astype(out.dtype)
+            return
+        for c in range(values.shape[1]):
+            out[:, c] += np.bincount(index, values[:, c], minlength=n).astype(out.dtype)
+
+    def dilate(self, mask: np.ndarray, radius: int) -> np.ndarray:
+        """Square dilation: True wherever a (2r+1)² window touches the mask."""
+        kernel = np.ones((2 * radius + 1, 2 * radius + 1), np.uint8)
+        return cv2.dilate(mask.astype(np.uint8), kernel, borderType=cv2.BORDER_CONSTANT) > 0
+
+    def correlate(self, image: np.ndarray, kernels: np.ndarray) -> np.ndarray:
+        """Per-pixel responses of an HxWxC image to D kernels (D, C, k, k): HxWxD.
+
+        Same-size output centred on each pixel; values within k//2 of the border are
+        not meaningful (no caller reads them).
+        """
+        h, w, channels = image.shape
+        out = np.zeros((h, w, kernels.shape[0]), np.float32)
+        planes = [np.ascontiguousarray(image[..., c]) for c in range(channels)]
+        for d in range(kernels.shape[0]):
+            acc = out[..., d]
+            for c in range(channels):
+                acc += cv2.filter2D(planes[c], cv2.CV_32F, kernels[d, c].astype(np.float32),
+                                    borderType=cv2.BORDER_REFLECT)
+        return out
+
+
+class TorchOps:
+    """GPU (or forced CPU) backend on torch tensors of one device."""
+
+    name = "torch"
+
+    def __init__(self, seed: int, device: str) -> None:
+        import torch
+
+        self.torch = torch
+        self.device = torch.device(device)
+        self._gen = torch.Generator(device=self.device)
+        self._gen.manual_seed(seed)
+
+    def asarray(self, a: np.ndarray) -> Array:
+        return self.torch.from_numpy(np.ascontiguousarray(a)).to(self.device)
+
+    def to_numpy(self, a: Array) -> np.ndarray:
+        return a.detach().cpu().numpy()
+
+    def zeros(self, shape: tuple[int, ...], dtype: str = "float32") -> Array:
+        return self.torch.zeros(shape, dtype=getattr(self.torch, dtype), device=self.device)
+
+    def full(self, shape: tuple[int, ...], value: float, dtype: str) -> Array:
+        return self.torch.full(shape, value, dtype=getattr(self.torch, dtype), device=self.device)
+
+    def arange(self, n: int) -> Array:
+        return self.torch.arange(n, device=self.device)
+
+    def nonzero(self, mask: Array) -> tuple[Array, ...]:
+        return self.torch.nonzero(mask, as_tuple=True)
+
+    def uniform(self, n: int) -> Array:
+        return self.torch.rand(n, generator=self._gen, device=self.device)
+
+    def integers(self, high: int, n: int) -> Array:
+        return self.torch.randint(0, high, (n,), generator=self._gen, device=self.device)
+
+    def long(self, a: Array) -> Array:
+        return a.long()
+
+    def where(self, cond: Array, a: Array, b: Array) -> Array:
+        return self.torch.where(cond, a, b)
+
+    def clip(self, a: Array, lo: int, hi: int) -> Array:
+        return a.clamp(lo, hi)
+
+    def sum_last(self, a: Array) -> Array:
+        return a.sum(dim=-1)
+
+    def exp(self, a: Array) -> Array:
+        return a.exp()
+
+    def quantile(self, a: Array, q: float) -> float:
+        if a.numel() == 0:
+            return 0.0
+        flat = a.flatten()
+        if flat.numel() > 1_000_000:  # torch.quantile refuses very large inputs
+            flat = flat[:: flat.numel() // 1_000_000 + 1]
+        return float(self.torch.quantile(flat, q))
+
+    def eigh(self, a: Array) -> tuple[Array, Array]:
+        values, vectors = self.torch.linalg.eigh(a.double())
+        return values, vectors
+
+    def index_add(self, out: Array, index: Array, values: Array) -> None:
+        out.index_add_(0, index, values.to(out.dtype))
+
+    def dilate(self, mask: Array, radius: int) -> Array:
+        pooled = self.torch.nn.functional.max_pool2d(
+            mask.float()[None, None], 2 * radius + 1, stride=1, padding=radius
+        )
+        return pooled[0, 0] > 0
+
+    def correlate(self, image: Array, kernels: np.ndarray) -> Array:
+        weight = self.asarray(kernels.astype(np.float32))
+        pad = kernels.shape[-1] // 2
+        x = image.permute(2, 0, 1)[None]
+        x = self.torch.nn.functional.pad(x, (pad, pad, pad, pad), mode="reflect")
+        return self.torch.nn.functional.conv2d(x, weight)[0].permute(1, 2, 0).contiguous()
+
+
+def make_ops(device: str, seed: int) -> NumpyOps | TorchOps:
+    """numpy on the CPU (instant start), torch elsewhere; ``torch-cpu`` forces torch."""
+    if device == "cpu":
+        return NumpyOps(seed)
+    return TorchOps(seed, "cpu" if device == "torch-cpu" else device)

@@ -1,0 +1,99 @@
+"""Engines registered by name per operation, loaded lazily.
+
+Listing engines must not import torch or load weights (the CLI's ``engines`` command
+and the UI's menus call it at start-up), so each entry names the module that holds
+the engine and a cheap availability check.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Availability:
+    """Whether an engine can run here; when not, why and the one action that fixes it."""
+
+    available: bool
+    reason: str = ""
+    fix: str = ""
+
+
+def needs_modules(*names: str) -> Callable[[], Availability]:
+    """An availability check that only looks for importable packages (cheap, no import)."""
+
+    def check() -> Availability:
+        missing = [n for n in names if importlib.util.find_spec(n) is None]
+        if missing:
+            return Availability(
+                False,
+                f"The Python package(s) {', '.join(missing)} are not installed.",
+                f"pip install {' '.join(missing)}",
+            )
+        return Availability(True)
+
+    return check
+
+
+@dataclass(frozen=True)
+class EngineEntry:
+    operation: str
+    name: str
+    title: str
+    description: str
+    target: str  # "package.module:ClassName"
+    check: Callable[[], Availability] = field(default=lambda: Availability(True))
+    default: bool = False
+
+    def availability(self) -> Availability:
+        return self.check()
+
+    def load(self) -> type:
+        module_name, _, attr = self.target.partition(":")
+        return getattr(importlib.import_module(module_name), attr)
+
+
+_ENTRIES: dict[str, dict[str, EngineEntry]] = {}
+
+
+def register(entry: EngineEntry) -> None:
+    _ENTRIES.setdefault(entry.operation, {})[entry.name] = entry
+
+
+def operations() -> list[str]:
+    _load_builtin()
+    return list(_ENTRIES)
+
+
+def entries(operation: str) -> list[EngineEntry]:
+    _load_builtin()
+    return list(_ENTRIES.get(operation, {}).values())
+
+
+def get(operation: str, name: str | None = None) -> EngineEntry:
+    """The named engine, or the operation's default; KeyError names the choices."""
+    _load_builtin()
+    table = _ENTRIES.get(operation)
+    if not table:
+        raise KeyError(f"Unknown operation {operation!r}; known: {', '.join(_ENTRIES)}")
+    if name is None:
+        return next((e for e in table.values() if e.default), next(iter(table.values())))
+    if name not in table:
+        raise KeyError(f"Unknown {operation} engine {name!r}; choose one of: {', '.join(table)}")
+    return table[name]
+
+
+_loaded = False
+
+
+def _load_builtin() -> None:
+    """Import the operation packages whose ``__init__`` registers their engines."""
+    global _loaded
+    if _loaded:
+        return
+    _loaded = True
+    for package in ("engines.remove",):
+        importlib.import_module(package)

@@ -1,0 +1,187 @@
+"""The classic Remove engine: multi-scale PatchMatch completion with EM voting.
+
+It needs no weights, so it is the engine a fresh install fills holes with. Each
+group of holes is solved in its own padded crop, coarse to fine: levels small enough
+to be cheap get many expectation–maximisation rounds (search, then vote) and decide
+what goes where; the full-resolution levels keep those decisions (their pointers are
+the coarse ones, scaled) and only search locally to sharpen the copied texture.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from engines.arrays import make_ops
+from engines.base import CancelToken, Progress, Report, ignore_progress
+from engines.device import resolve_device
+from engines.remove.patchfield import PatchField, search_radius
+from engines.remove.planning import Crop, Level, build_pyramid, plan_crops
+from engines.remove.request import RemoveRequest, RemoveResult
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """How much work each kind of level gets, per quality setting."""
+
+    work_pixels: int  # levels up to this many pixels get full EM; larger ones are refined
+    em_coarsest: int
+    em_min: int
+    em_refine: int
+
+
+SCHEDULES = {
+    "fast": Schedule(work_pixels=40_000, em_coarsest=6, em_min=2, em_refine=1),
+    "balanced": Schedule(work_pixels=90_000, em_coarsest=10, em_min=3, em_refine=2),
+    "best": Schedule(work_pixels=250_000, em_coarsest=14, em_min=5, em_refine=3),
+}
+
+
+class PatchMatchEngine:
+    """Fills holes by copying and blending patches from the rest of the photo."""
+
+    name = "patchmatch"
+
+    def run(
+        self,
+        request: RemoveRequest,
+        report: Report = ignore_progress,
+        cancel: CancelToken | None = None,
+    ) -> RemoveResult:
+        started = time.perf_counter()
+        request.validate()
+        cancel = cancel or CancelToken()
+        device = resolve_device(request.device)
+        ops = make_ops(device, request.seed)
+        image = np.ascontiguousarray(request.image, dtype=np.float32)
+        mask = np.asarray(request.mask, dtype=bool)
+        avoid = None if request.avoid is None else np.asarray(request.avoid, dtype=bool)
+        schedule = SCHEDULES[request.quality]
+
+        crops = plan_crops(mask)
+        plans = [
+            (crop, build_pyramid(image[crop.slices], mask[crop.slices],
+                                 None if avoid is None else avoid[crop.slices],
+                                 request.patch_size))
+            for crop in crops
+        ]
+        total = sum(len(_em_counts(levels, schedule)) and sum(_em_counts(levels, schedule))
+                    for _, levels in plans)
+        result = image.copy()
+        counter = _StepCounter(total, report)
+        for crop, levels in plans:
+            filled = _fill_crop(ops, levels, request.patch_size, schedule, counter, cancel, crop)
+            region = result[crop.slices]
+            hole = mask[crop.slices]
+            region[hole] = filled[hole]
+        report(Progress(total, total, "Done", result))
+        return RemoveResult(result, device, time.perf_counter() - started)
+
+
+class _StepCounter:
+    """Numbers the EM rounds of all crops and levels as one progress bar."""
+
+    def __init__(self, total: int, report: Report) -> None:
+        self.step, self.total, self.report = 0, total, report
+
+    def advance(self, message: str, preview: np.ndarray, crop: Crop) -> None:
+        self.step += 1
+        box = (crop.x0, crop.y0, crop.x1 - crop.x0, crop.y1 - crop.y0)
+        self.report(Progress(self.step, self.total, message, preview, box))
+
+
+def _em_counts(levels: list[Level], schedule: Schedule) -> list[int]:
+    """EM rounds per level, coarsest first: many where it is cheap, few at full size."""
+    counts = []
+    coarse_to_fine = levels[::-1]
+    for i, level in enumerate(coarse_to_fine):
+        if level.hole.size > schedule.work_pixels and i > 0:
+            counts.append(schedule.em_refine)
+        else:
+            counts.append(max(schedule.em_min, schedule.em_coarsest - 2 * i))
+    return counts
+
+
+def _fill_crop(
+    ops,
+    levels: list[Level],
+    patch: int,
+    schedule: Schedule,
+    counter: _StepCounter,
+    cancel: CancelToken,
+    crop: Crop,
+) -> np.ndarray:
+    """Solve one crop coarse to fine; returns the crop's pixels with its holes filled."""
+    counts = _em_counts(levels, schedule)
+    field: PatchField | None = None
+    estimate: np.ndarray | None = None
+    for depth, (level, em_rounds) in enumerate(zip(levels[::-1], counts, strict=True)):
+        cancel.raise_if_set()
+        h, w = level.hole.shape
+        start = _initial_guess(level, estimate)
+        image = ops.asarray(start)
+        hole = ops.asarray(level.hole)
+        avoid = None if level.avoid is None else ops.asarray(level.avoid)
+        refining = depth > 0 and level.hole.size > schedule.work_pixels
+        window = _source_window(field, level, patch) if refining else None
+        new_field = PatchField(ops, image, hole, avoid, patch, window)
+        radius = search_radius(h, w)
+        if field is None:
+            new_field.init_random()
+            new_field.search(4, radius, jumps=(4, 2, 1))
+        else:
+            new_field.init_from(field, w / field.w)
+            if refining:
+                radius = max(4, int(2 * w / field.w))
+            new_field.search(1, radius)
+        field = new_field
+        for round_ in range(em_rounds):
+            cancel.raise_if_set()
+            if round_ > 0:
+                field.search(1 if refining else 2, radius)
+            field.vote()
+            field.refresh_targets()
+            estimate = ops.to_numpy(field.image)
+            counter.advance(
+                f"Filling: level {depth + 1} of {len(levels)}, round {round_ + 1} of {em_rounds}",
+                estimate, crop,
+            )
+    assert estimate is not None
+    return estimate
+
+
+def _initial_guess(level: Level, coarser: np.ndarray | None) -> np.ndarray:
+    """The level's pixels with the hole pre-filled: by the coarser result, or smoothly."""
+    start = level.image.copy()
+    h, w = level.hole.shape
+    if coarser is None:
+        src = np.clip(start * 255.0 + 0.5, 0, 255).astype(np.uint8)
+        filled = cv2.inpaint(src, level.hole.astype(np.uint8), 3, cv2.INPAINT_TELEA)
+        start[level.hole] = filled[level.hole].astype(np.float32) / 255.0
+    else:
+        up = cv2.resize(coarser, (w, h), interpolation=cv2.INTER_LINEAR)
+        start[level.hole] = up[level.hole]
+    return np.ascontiguousarray(start)
+
+
+def _source_window(
+    coarse: PatchField | None, level: Level, patch: int
+) -> tuple[int, int, int, int] | None:
+    """Where sources may lie at a refined level: around the hole and the coarse matches."""
+    if coarse is None:
+        return None
+    ops = coarse.ops
+    h, w = level.hole.shape
+    f = w / coarse.w
+    ys = np.concatenate([ops.to_numpy(coarse.sy), ops.to_numpy(coarse.ty)])
+    xs = np.concatenate([ops.to_numpy(coarse.sx), ops.to_numpy(coarse.tx)])
+    margin = int(4 * f) + patch
+    return (
+        max(0, int(ys.min() * f) - margin),
+        min(h, int((ys.max() + 1) * f) + margin),
+        max(0, int(xs.min() * f) - margin),
+        min(w, int((xs.max() + 1) * f) + margin),
+    )

@@ -1,0 +1,129 @@
+"""Where and at which scales to work, so cost follows the hole and not the photo.
+
+A 12-megapixel photo with a small distractor needs only a padded crop around the
+distractor; the crop is solved coarse-to-fine, the coarse levels (small enough to
+afford many iterations) decide the structure and the full-resolution levels only
+sharpen it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Crop:
+    """A region of the photo, (y0, y1, x0, x1), holding whole holes and their context."""
+
+    y0: int
+    y1: int
+    x0: int
+    x1: int
+
+    @property
+    def slices(self) -> tuple[slice, slice]:
+        return slice(self.y0, self.y1), slice(self.x0, self.x1)
+
+    @property
+    def area(self) -> int:
+        return (self.y1 - self.y0) * (self.x1 - self.x0)
+
+    def overlaps(self, other: Crop) -> bool:
+        return not (
+            self.y1 <= other.y0 or other.y1 <= self.y0 or self.x1 <= other.x0 or other.x1 <= self.x0
+        )
+
+    def union(self, other: Crop) -> Crop:
+        return Crop(
+            min(self.y0, other.y0), max(self.y1, other.y1),
+            min(self.x0, other.x0), max(self.x1, other.x1),
+        )
+
+
+def plan_crops(mask: np.ndarray, context: float = 1.0, min_pad: int = 32) -> list[Crop]:
+    """One crop per group of nearby holes, padded by ``context`` times the hole's size.
+
+    Crops that overlap are merged, so each crop contains all of any hole it touches
+    and crops can be filled independently.
+    """
+    h, w = mask.shape
+    count, _, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    crops = []
+    for x, y, cw, ch, _area in stats[1:]:
+        pad = max(min_pad, int(context * max(cw, ch)))
+        crops.append(Crop(max(0, y - pad), min(h, y + ch + pad), max(0, x - pad), min(w, x + cw + pad)))
+    if len(crops) > 256:  # a speckle of holes: one crop over all of them
+        crops = [_union_all(crops)]
+    merged = True
+    while merged:
+        merged = False
+        for i in range(len(crops)):
+            for j in range(i + 1, len(crops)):
+                if crops[i].overlaps(crops[j]):
+                    crops[i] = crops[i].union(crops.pop(j))
+                    merged = True
+                    break
+            if merged:
+                break
+    return crops
+
+
+def _union_all(crops: list[Crop]) -> Crop:
+    out = crops[0]
+    for c in crops[1:]:
+        out = out.union(c)
+    return out
+
+
+@dataclass(frozen=True)
+class Level:
+    """One pyramid level of a crop: its pixels and hole at ``scale`` of full resolution."""
+
+    image: np.ndarray
+    hole: np.ndarray
+    avoid: np.ndarray | None
+    scale: float
+
+
+def build_pyramid(
+    image: np.ndarray, hole: np.ndarray, avoid: np.ndarray | None, patch: int
+) -> list[Level]:
+    """Levels from full resolution down, halving until the hole is a few pixels thick.
+
+    A pixel of a coarse level belongs to the hole if any pixel it covers does, so the
+    coarse levels' known pixels never mix in the distractor's colours.
+    """
+    thickness = _hole_thickness(hole)
+    levels = [Level(image, hole, avoid, 1.0)]
+    while True:
+        top = levels[-1]
+        h, w = top.hole.shape
+        if thickness * top.scale <= patch / 2 or min(h, w) // 2 < 4 * patch:
+            break
+        size = (max(1, w // 2), max(1, h // 2))
+        levels.append(
+            Level(
+                cv2.resize(top.image, size, interpolation=cv2.INTER_AREA),
+                _shrink_any(top.hole, size),
+                None if top.avoid is None else _shrink_any(top.avoid, size),
+                top.scale * 0.5 * (w // 2 * 2) / w if w > 1 else top.scale * 0.5,
+            )
+        )
+    return levels
+
+
+def _hole_thickness(hole: np.ndarray) -> float:
+    """The largest distance from a hole pixel to the nearest known pixel."""
+    padded = np.pad(~hole, 1, constant_values=True).astype(np.uint8)
+    return float(cv2.distanceTransform(1 - padded, cv2.DIST_L2, 3).max())
+
+
+def _shrink_any(mask: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Halve a mask so that a coarse pixel is set when any fine pixel under it is."""
+    w2, h2 = size
+    m = mask[: h2 * 2, : w2 * 2]
+    blocks = m.reshape(h2, 2, w2, 2).any(axis=(1, 3))
+    return np.ascontiguousarray(blocks)

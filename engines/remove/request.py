@@ -1,0 +1,58 @@
+"""What a Remove engine is asked and what it answers (shared by every Remove engine)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from engines.base import InvalidInput
+
+
+@dataclass(frozen=True, eq=False)
+class RemoveRequest:
+    """A hole to fill.
+
+    ``mask`` is True where the distractor is; ``avoid`` (optional) is True where the
+    engine must not copy from (a second person, a logo that would otherwise be cloned).
+    """
+
+    image: np.ndarray
+    mask: np.ndarray
+    avoid: np.ndarray | None = None
+    seed: int = 0
+    device: str | None = None
+    patch_size: int = 7
+    quality: str = "balanced"  # "fast" | "balanced" | "best"
+
+    def validate(self) -> None:
+        """Refuse inputs no engine can fill, with a sentence the user understands."""
+        image, mask = self.image, self.mask
+        if image.ndim != 3 or image.shape[2] != 3:
+            raise InvalidInput("The photo must be an RGB image.", f"shape {image.shape}")
+        if mask.shape != image.shape[:2]:
+            raise InvalidInput(
+                f"The mask is {mask.shape[1]}×{mask.shape[0]} but the photo is "
+                f"{image.shape[1]}×{image.shape[0]}.",
+            )
+        if self.avoid is not None and self.avoid.shape != mask.shape:
+            raise InvalidInput("The “don't copy from” region does not match the photo's size.")
+        if not mask.any():
+            raise InvalidInput("The mask is empty: paint over what you want to remove first.")
+        if mask.all():
+            raise InvalidInput(
+                "The mask covers the whole photo, so there is nothing left to fill it from."
+            )
+        if self.quality not in ("fast", "balanced", "best"):
+            raise InvalidInput(f"Unknown quality {self.quality!r}; use fast, balanced or best.")
+        if self.patch_size < 3 or self.patch_size % 2 == 0:
+            raise InvalidInput("The patch size must be an odd number of at least 3 pixels.")
+
+
+@dataclass(frozen=True, eq=False)
+class RemoveResult:
+    """The filled photo; pixels outside the mask are the request's own, bit for bit."""
+
+    image: np.ndarray
+    device: str
+    seconds: float
