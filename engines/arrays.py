@@ -52,6 +52,9 @@ class NumpyOps:
     def long(self, a: np.ndarray) -> np.ndarray:
         return a.astype(np.int64)
 
+    def take_rows(self, a: np.ndarray, index: np.ndarray) -> np.ndarray:
+        return np.take(a, index, axis=0)
+
     def where(self, cond: np.ndarray, a: Array, b: Array) -> np.ndarray:
         return np.where(cond, a, b)
 
@@ -66,9 +69,6 @@ class NumpyOps:
 
     def quantile(self, a: np.ndarray, q: float) -> float:
         return float(np.quantile(a, q)) if a.size else 0.0
-
-    def eigh(self, a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        return np.linalg.eigh(a.astype(np.float64))
 
     def index_add(self, out: np.ndarray, index: np.ndarray, values: np.ndarray) -> None:
         """out[index[i]] += values[i], with repeated indices accumulating (rows of out)."""
@@ -141,6 +141,9 @@ class TorchOps:
     def long(self, a: Array) -> Array:
         return a.long()
 
+    def take_rows(self, a: Array, index: Array) -> Array:
+        return a.index_select(0, index)
+
     def where(self, cond: Array, a: Array, b: Array) -> Array:
         return self.torch.where(cond, a, b)
 
@@ -160,10 +163,6 @@ class TorchOps:
         if flat.numel() > 1_000_000:  # torch.quantile refuses very large inputs
             flat = flat[:: flat.numel() // 1_000_000 + 1]
         return float(self.torch.quantile(flat, q))
-
-    def eigh(self, a: Array) -> tuple[Array, Array]:
-        values, vectors = self.torch.linalg.eigh(a.double())
-        return values, vectors
 
     def index_add(self, out: Array, index: Array, values: Array) -> None:
         out.index_add_(0, index, values.to(out.dtype))

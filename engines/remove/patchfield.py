@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 
+import cv2
 import numpy as np
 
 from engines.arrays import Array, NumpyOps, TorchOps
@@ -43,6 +44,7 @@ class PatchField:
         window: tuple[int, int, int, int] | None = None,
     ) -> None:
         self.ops = ops
+        self.sharpness = 0.25  # distance percentile that sets the voting kernel's width
         self.image = image
         self.hole = hole
         self.patch = patch
@@ -75,8 +77,11 @@ class PatchField:
         self.sx = self.tx
         self.dist = ops.full((self.count,), _INF, "float32")
         self._kernels = self._pca_kernels()
-        self._feats = ops.correlate(self._window_image(), self._kernels)
-        self._target_feats = self._feats[self.ty - wy0, self.tx - wx0]
+        feats = ops.correlate(self._window_image(), self._kernels)[r:-r, r:-r]
+        self._win_w = wx1 - wx0
+        self._feats = feats.reshape(-1, feats.shape[-1])
+        self._target_feats = ops.take_rows(self._feats, self._win_lin(self.ty, self.tx))
+        self._votes = self._vote_plan()
 
     # ----------------------------------------------------------------- features
     def _window_image(self) -> Array:
@@ -84,7 +89,7 @@ class PatchField:
         r = self.r
         return self.image[wy0 - r : wy1 + r, wx0 - r : wx1 + r]
 
-    def _pca_kernels(self, max_dims: int = 24, keep: float = 0.97) -> np.ndarray:
+    def _pca_kernels(self, max_dims: int = 16, keep: float = 0.95) -> np.ndarray:
         """Filters projecting a patch on its main components, fitted to this level's patches."""
         ops, r, p = self.ops, self.r, self.patch
         n_src = int(self.src_y.shape[0])
@@ -99,12 +104,13 @@ class PatchField:
         xx = np.asarray(xs)[:, None, None] + dx
         patches = img[yy, xx].transpose(0, 3, 1, 2).reshape(len(ys), -1).astype(np.float64)
         patches -= patches.mean(axis=0)
-        values, vectors = np.linalg.eigh(patches.T @ patches)
-        values, vectors = values[::-1], vectors[:, ::-1]
+        # OpenCV's symmetric eigensolver: LAPACK's is slow to start on small matrices here.
+        _, values, vectors = cv2.eigen(patches.T @ patches)
+        values = np.maximum(values[:, 0], 0.0)  # descending order
         total = max(values.sum(), 1e-12)
         dims = int(np.searchsorted(np.cumsum(values) / total, keep) + 1)
         dims = max(8, min(max_dims, dims))
-        return vectors[:, :dims].T.reshape(dims, 3, p, p).astype(np.float32)
+        return vectors[:dims].reshape(dims, 3, p, p).astype(np.float32)
 
     def refresh_targets(self) -> None:
         """Recompute target features after voting changed the hole's pixels."""
@@ -114,21 +120,30 @@ class PatchField:
         ty1, tx1 = int(self.ty.max()) + 1, int(self.tx.max()) + 1
         sub = self.image[ty0 - r : ty1 + r, tx0 - r : tx1 + r]
         feats = ops.correlate(sub, self._kernels)[r:-r, r:-r]
-        self._target_feats = feats[self.ty - ty0, self.tx - tx0]
+        flat = feats.reshape(-1, feats.shape[-1])
+        self._target_feats = ops.take_rows(flat, (self.ty - ty0) * (tx1 - tx0) + self.tx - tx0)
+
+    def _win_lin(self, y: Array, x: Array) -> Array:
+        wy0, _, wx0, _ = self.window
+        return (y - wy0) * self._win_w + (x - wx0)
 
     def _distance(self, cy: Array, cx: Array) -> Array:
-        wy0, _, wx0, _ = self.window
-        diff = self._target_feats - self._feats[cy - wy0, cx - wx0]
+        diff = self._target_feats - self.ops.take_rows(self._feats, self._win_lin(cy, cx))
         return self.ops.sum_last(diff * diff)
 
     # ------------------------------------------------------------- initialisation
     def init_random(self) -> None:
         pick = self.ops.integers(int(self.src_y.shape[0]), self.count)
         self.sy, self.sx = self.src_y[pick], self.src_x[pick]
-        self.dist = self._distance(self.sy, self.sx)
+        self.rescore()
 
     def init_from(self, coarse: PatchField, factor: float) -> None:
-        """Start from a coarser level's field, its offsets scaled by ``factor``."""
+        """Point where the coarser level pointed, its offsets scaled by ``factor``.
+
+        The scaled pointers are taken as they are (where they land on a valid source)
+        rather than compared with the current estimate: that estimate is an upsampled,
+        blurry image, and comparing against it would favour smooth patches.
+        """
         ops = self.ops
         cy = ops.clip(ops.long(self.ty / factor), 0, coarse.h - 1)
         cx = ops.clip(ops.long(self.tx / factor), 0, coarse.w - 1)
@@ -137,9 +152,20 @@ class PatchField:
         idx = ops.where(has, idx, 0)
         off_y = (coarse.sy - coarse.ty)[idx] * factor
         off_x = (coarse.sx - coarse.tx)[idx] * factor
-        self.init_random()
-        self.offer(self.ty + ops.long(off_y + 0.5 * _sign(ops, off_y)),
-                   self.tx + ops.long(off_x + 0.5 * _sign(ops, off_x)), has)
+        sy = self.ty + ops.long(off_y + 0.5 * _sign(ops, off_y))
+        sx = self.tx + ops.long(off_x + 0.5 * _sign(ops, off_x))
+        wy0, wy1, wx0, wx1 = self.window
+        good = has & (sy >= wy0) & (sy < wy1) & (sx >= wx0) & (sx < wx1)
+        sy, sx = ops.clip(sy, wy0, wy1 - 1), ops.clip(sx, wx0, wx1 - 1)
+        good = good & self.valid[sy, sx]
+        pick = ops.integers(int(self.src_y.shape[0]), self.count)
+        self.sy = ops.where(good, sy, self.src_y[pick])
+        self.sx = ops.where(good, sx, self.src_x[pick])
+        self.rescore()
+
+    def rescore(self) -> None:
+        """Distances of the current pointers against the current estimate."""
+        self.dist = self._distance(self.sy, self.sx)
 
     # -------------------------------------------------------------------- search
     def offer(self, cy: Array, cx: Array, ok: Array | None = None) -> None:
@@ -188,30 +214,45 @@ class PatchField:
             self.random_search(radius)
 
     # --------------------------------------------------------------------- voting
-    def vote(self) -> None:
-        """Rebuild every hole pixel as the similarity-weighted mean of what its patches copy.
+    def _vote_plan(self) -> list[tuple[int, Array, Array]]:
+        """Per patch offset: which targets cover a hole pixel there, and which hole pixel.
 
-        Weights follow Wexler et al.: exp(-d / 2σ²) with σ² the 75th percentile of the
-        patch distances, so poor matches contribute little and the fill stays sharp.
+        Fixed for the field's lifetime, so each vote only gathers and adds.
         """
         ops, r, w = self.ops, self.r, self.w
-        sigma2 = max(ops.quantile(self.dist, 0.75), 1e-6)
-        weight = ops.exp(-self.dist / (2.0 * sigma2)) + 1e-6
-        flat = self.image.reshape(-1, 3)
-        acc = ops.zeros((self.h * w, 3))
-        total = ops.zeros((self.h * w,))
+        hole_flat = self.hole.reshape(-1)
+        slot = ops.full((self.h * w,), -1, "int64")
+        self._hole_lin = ops.nonzero(hole_flat)[0]
+        slot[self._hole_lin] = ops.arange(int(self._hole_lin.shape[0]))
         t_lin = self.ty * w + self.tx
-        s_lin = self.sy * w + self.sx
-        weight_col = weight[:, None]
+        plan = []
         for dy in range(-r, r + 1):
             for dx in range(-r, r + 1):
                 o = dy * w + dx
-                dest = t_lin + o
-                ops.index_add(acc, dest, flat[s_lin + o] * weight_col)
-                ops.index_add(total, dest, weight)
-        hole = self.hole.reshape(-1)
-        filled = acc[hole] / total[hole][:, None]
-        flat[hole] = filled
+                dest = slot[t_lin + o]
+                which = ops.nonzero(dest >= 0)[0]
+                plan.append((o, which, dest[which]))
+        return plan
+
+    def vote(self) -> None:
+        """Rebuild every hole pixel as the similarity-weighted mean of what its patches copy.
+
+        Weights follow Wexler et al.: exp(-d / 2σ²) with σ² a low percentile of the
+        patch distances, so poor matches contribute little and the fill stays sharp.
+        """
+        ops, w = self.ops, self.w
+        sigma2 = max(ops.quantile(self.dist, self.sharpness), 1e-6)
+        weight = ops.exp(-self.dist / (2.0 * sigma2)) + 1e-4
+        flat = self.image.reshape(-1, 3)
+        n_hole = int(self._hole_lin.shape[0])
+        acc = ops.zeros((n_hole, 3))
+        total = ops.zeros((n_hole,))
+        s_lin = self.sy * w + self.sx
+        for o, which, dest in self._votes:
+            wt = weight[which]
+            ops.index_add(acc, dest, ops.take_rows(flat, s_lin[which] + o) * wt[:, None])
+            ops.index_add(total, dest, wt)
+        flat[self._hole_lin] = acc / total[:, None]
 
 
 def _sign(ops: Ops, a: Array) -> Array:

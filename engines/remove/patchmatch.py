@@ -133,14 +133,18 @@ def _fill_crop(
             new_field.init_random()
             new_field.search(4, radius, jumps=(4, 2, 1))
         else:
+            # Vote with the coarse pointers first: that rebuilds the hole from sharp
+            # full-resolution pixels, and only then is it worth searching against.
             new_field.init_from(field, w / field.w)
+            new_field.vote()
+            new_field.refresh_targets()
+            new_field.rescore()
             if refining:
                 radius = max(4, int(2 * w / field.w))
-            new_field.search(1, radius)
         field = new_field
         for round_ in range(em_rounds):
             cancel.raise_if_set()
-            if round_ > 0:
+            if round_ > 0 or depth > 0:
                 field.search(1 if refining else 2, radius)
             field.vote()
             field.refresh_targets()

@@ -93,8 +93,9 @@ def build_pyramid(
 ) -> list[Level]:
     """Levels from full resolution down, halving until the hole is a few pixels thick.
 
-    A pixel of a coarse level belongs to the hole if any pixel it covers does, so the
-    coarse levels' known pixels never mix in the distractor's colours.
+    Coarse pixels average only the known pixels under them, and count as hole only
+    where most of what they cover is hole: thin strokes then thin out instead of
+    swallowing the coarse levels, and no distractor colour leaks into them.
     """
     thickness = _hole_thickness(hole)
     levels = [Level(image, hole, avoid, 1.0)]
@@ -103,15 +104,19 @@ def build_pyramid(
         h, w = top.hole.shape
         if thickness * top.scale <= patch / 2 or min(h, w) // 2 < 4 * patch:
             break
-        size = (max(1, w // 2), max(1, h // 2))
-        levels.append(
-            Level(
-                cv2.resize(top.image, size, interpolation=cv2.INTER_AREA),
-                _shrink_any(top.hole, size),
-                None if top.avoid is None else _shrink_any(top.avoid, size),
-                top.scale * 0.5 * (w // 2 * 2) / w if w > 1 else top.scale * 0.5,
-            )
-        )
+        size = (w // 2, h // 2)
+        known = (~top.hole).astype(np.float32)
+        weight = cv2.resize(known, size, interpolation=cv2.INTER_AREA)
+        summed = cv2.resize(top.image * known[..., None], size, interpolation=cv2.INTER_AREA)
+        coarse_hole = weight < 0.5
+        if coarse_hole.mean() > 0.6:  # too little left to copy from at this scale
+            break
+        coarse = summed / np.maximum(weight, 1e-6)[..., None]
+        coarse[coarse_hole] = 0.0
+        avoid = None
+        if top.avoid is not None:
+            avoid = cv2.resize(top.avoid.astype(np.float32), size, interpolation=cv2.INTER_AREA) > 0
+        levels.append(Level(coarse.astype(np.float32), coarse_hole, avoid, top.scale * 0.5))
     return levels
 
 
@@ -119,11 +124,3 @@ def _hole_thickness(hole: np.ndarray) -> float:
     """The largest distance from a hole pixel to the nearest known pixel."""
     padded = np.pad(~hole, 1, constant_values=True).astype(np.uint8)
     return float(cv2.distanceTransform(1 - padded, cv2.DIST_L2, 3).max())
-
-
-def _shrink_any(mask: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """Halve a mask so that a coarse pixel is set when any fine pixel under it is."""
-    w2, h2 = size
-    m = mask[: h2 * 2, : w2 * 2]
-    blocks = m.reshape(h2, 2, w2, 2).any(axis=(1, 3))
-    return np.ascontiguousarray(blocks)
