@@ -12,6 +12,7 @@ the command line); until the window exists it prints the help.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 import threading
@@ -276,27 +277,28 @@ def run_cancellable(
     from engines.base import Cancelled
 
     outcome: dict[str, Any] = {}
+    finished = threading.Event()
 
     def target() -> None:
         try:
             outcome["value"] = work()
         except BaseException as exc:  # handed to the main thread
             outcome["error"] = exc
+        finally:
+            finished.set()
 
+    # Waiting on an Event rather than Thread.join: a KeyboardInterrupt that lands inside
+    # join() can leave the thread marked as stopped while it still runs (CPython 3.11).
     worker = threading.Thread(target=target, name="transfigure-worker", daemon=True)
     try:
         worker.start()  # inside the try: Ctrl-C may arrive while the thread starts
-        while worker.is_alive():
-            worker.join(interval)
+        while not finished.wait(interval):
             if tick is not None:
                 tick()
     except KeyboardInterrupt:
         token.cancel()
-        try:
-            while worker.is_alive():
-                worker.join(interval)
-        except KeyboardInterrupt:
-            pass
+        with contextlib.suppress(KeyboardInterrupt):  # a second Ctrl-C stops the wait
+            finished.wait()
         error = outcome.get("error")
         if isinstance(error, Cancelled):
             raise error from None

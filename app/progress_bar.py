@@ -8,6 +8,8 @@ redrawn with ``\\r``.
 
 from __future__ import annotations
 
+import io
+import os
 import shutil
 import sys
 import time
@@ -67,6 +69,7 @@ class ProgressBar:
         self._started = clock()
         self._last_draw: float | None = None
         self._last_len = 0
+        self._last_line = ""
         self._drawn = False
 
     @property
@@ -76,7 +79,13 @@ class ProgressBar:
     def width(self) -> int:
         if self._width is not None:
             return self._width
-        return max(20, shutil.get_terminal_size((80, 24)).columns - 1)
+        try:  # the terminal stderr is on (stdout may be redirected to a file)
+            columns = os.get_terminal_size(self.stream.fileno()).columns
+        except (AttributeError, OSError, ValueError, io.UnsupportedOperation):
+            columns = 0
+        if columns <= 0:
+            columns = shutil.get_terminal_size((80, 24)).columns
+        return max(20, columns - 1)
 
     def update(
         self, fraction: float, counter: str = "", message: str = "", *, force: bool = False
@@ -93,6 +102,9 @@ class ProgressBar:
             return
         self._last_draw = now
         line = render(fraction, counter, message, now - self._started, self.width())
+        if line == self._last_line:
+            return
+        self._last_line = line
         pad = " " * max(0, self._last_len - len(line))
         self.stream.write("\r" + line + pad)
         self.stream.flush()

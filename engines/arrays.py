@@ -55,6 +55,9 @@ class NumpyOps:
     def take_rows(self, a: np.ndarray, index: np.ndarray) -> np.ndarray:
         return np.take(a, index, axis=0)
 
+    def concat(self, parts: list[np.ndarray]) -> np.ndarray:
+        return np.concatenate(parts)
+
     def where(self, cond: np.ndarray, a: Array, b: Array) -> np.ndarray:
         return np.where(cond, a, b)
 
@@ -143,6 +146,9 @@ class TorchOps:
 
     def take_rows(self, a: Array, index: Array) -> Array:
         return a.index_select(0, index)
+
+    def concat(self, parts: list[Array]) -> Array:
+        return self.torch.cat(parts)
 
     def where(self, cond: Array, a: Array, b: Array) -> Array:
         return self.torch.where(cond, a, b)

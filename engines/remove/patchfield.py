@@ -42,6 +42,7 @@ class PatchField:
         avoid: Array | None,
         patch: int,
         window: tuple[int, int, int, int] | None = None,
+        kernels: np.ndarray | None = None,
     ) -> None:
         self.ops = ops
         self.sharpness = 0.25  # distance percentile that sets the voting kernel's width
@@ -76,8 +77,10 @@ class PatchField:
         self.sy = self.ty  # replaced by an init_* call
         self.sx = self.tx
         self.dist = ops.full((self.count,), _INF, "float32")
-        self._kernels = self._pca_kernels()
-        feats = ops.correlate(self._window_image(), self._kernels)[r:-r, r:-r]
+        # One projection serves all levels of a crop: fitting it costs more than a level.
+        self.kernels = fit_projection(ops.to_numpy(image), ops.to_numpy(hole), patch) \
+            if kernels is None else kernels
+        feats = ops.correlate(self._window_image(), self.kernels)[r:-r, r:-r]
         self._win_w = wx1 - wx0
         self._feats = feats.reshape(-1, feats.shape[-1])
         self._target_feats = ops.take_rows(self._feats, self._win_lin(self.ty, self.tx))
@@ -89,29 +92,6 @@ class PatchField:
         r = self.r
         return self.image[wy0 - r : wy1 + r, wx0 - r : wx1 + r]
 
-    def _pca_kernels(self, max_dims: int = 16, keep: float = 0.95) -> np.ndarray:
-        """Filters projecting a patch on its main components, fitted to this level's patches."""
-        ops, r, p = self.ops, self.r, self.patch
-        n_src = int(self.src_y.shape[0])
-        rng = np.random.default_rng(0)
-        pick_s = ops.asarray(rng.integers(0, n_src, min(n_src, 3000)))
-        pick_t = ops.asarray(rng.integers(0, self.count, min(self.count, 1000)))
-        ys = ops.to_numpy(self.src_y[pick_s]).tolist() + ops.to_numpy(self.ty[pick_t]).tolist()
-        xs = ops.to_numpy(self.src_x[pick_s]).tolist() + ops.to_numpy(self.tx[pick_t]).tolist()
-        img = ops.to_numpy(self.image)
-        dy, dx = np.mgrid[-r : r + 1, -r : r + 1]
-        yy = np.asarray(ys)[:, None, None] + dy
-        xx = np.asarray(xs)[:, None, None] + dx
-        patches = img[yy, xx].transpose(0, 3, 1, 2).reshape(len(ys), -1).astype(np.float64)
-        patches -= patches.mean(axis=0)
-        # OpenCV's symmetric eigensolver: LAPACK's is slow to start on small matrices here.
-        _, values, vectors = cv2.eigen(patches.T @ patches)
-        values = np.maximum(values[:, 0], 0.0)  # descending order
-        total = max(values.sum(), 1e-12)
-        dims = int(np.searchsorted(np.cumsum(values) / total, keep) + 1)
-        dims = max(8, min(max_dims, dims))
-        return vectors[:dims].reshape(dims, 3, p, p).astype(np.float32)
-
     def refresh_targets(self) -> None:
         """Recompute target features after voting changed the hole's pixels."""
         ops, r = self.ops, self.r
@@ -119,7 +99,7 @@ class PatchField:
         ty0, tx0 = int(self.ty.min()), int(self.tx.min())
         ty1, tx1 = int(self.ty.max()) + 1, int(self.tx.max()) + 1
         sub = self.image[ty0 - r : ty1 + r, tx0 - r : tx1 + r]
-        feats = ops.correlate(sub, self._kernels)[r:-r, r:-r]
+        feats = ops.correlate(sub, self.kernels)[r:-r, r:-r]
         flat = feats.reshape(-1, feats.shape[-1])
         self._target_feats = ops.take_rows(flat, (self.ty - ty0) * (tx1 - tx0) + self.tx - tx0)
 
@@ -214,24 +194,22 @@ class PatchField:
             self.random_search(radius)
 
     # --------------------------------------------------------------------- voting
-    def _vote_plan(self) -> list[tuple[int, Array, Array]]:
-        """Per patch offset: which targets cover a hole pixel there, and which hole pixel.
+    def _vote_plan(self) -> list[tuple[int, Array]]:
+        """Per patch offset o, the target centred at q − o for every hole pixel q.
 
-        Fixed for the field's lifetime, so each vote only gathers and adds.
+        Voting then only gathers: no scattered additions, which are slow everywhere.
+        A hole pixel whose q − o is no target (too near the border) gets the extra
+        index ``count``, a dummy target whose weight is zero.
         """
         ops, r, w = self.ops, self.r, self.w
-        hole_flat = self.hole.reshape(-1)
-        slot = ops.full((self.h * w,), -1, "int64")
-        self._hole_lin = ops.nonzero(hole_flat)[0]
-        slot[self._hole_lin] = ops.arange(int(self._hole_lin.shape[0]))
-        t_lin = self.ty * w + self.tx
+        self._hole_lin = ops.nonzero(self.hole.reshape(-1))[0]
+        index = self.index.reshape(-1)
         plan = []
         for dy in range(-r, r + 1):
             for dx in range(-r, r + 1):
                 o = dy * w + dx
-                dest = slot[t_lin + o]
-                which = ops.nonzero(dest >= 0)[0]
-                plan.append((o, which, dest[which]))
+                owner = ops.take_rows(index, self._hole_lin - o)
+                plan.append((o, ops.where(owner >= 0, owner, self.count)))
         return plan
 
     def vote(self) -> None:
@@ -240,19 +218,49 @@ class PatchField:
         Weights follow Wexler et al.: exp(-d / 2σ²) with σ² a low percentile of the
         patch distances, so poor matches contribute little and the fill stays sharp.
         """
-        ops, w = self.ops, self.w
+        ops, r, w = self.ops, self.r, self.w
         sigma2 = max(ops.quantile(self.dist, self.sharpness), 1e-6)
-        weight = ops.exp(-self.dist / (2.0 * sigma2)) + 1e-4
+        weight = ops.concat([ops.exp(-self.dist / (2.0 * sigma2)) + 1e-4, ops.zeros((1,))])
+        centre = ops.full((1,), r * w + r, "int64")  # the dummy's reads stay in the image
+        s_lin = ops.concat([self.sy * w + self.sx, centre])
         flat = self.image.reshape(-1, 3)
         n_hole = int(self._hole_lin.shape[0])
         acc = ops.zeros((n_hole, 3))
         total = ops.zeros((n_hole,))
-        s_lin = self.sy * w + self.sx
-        for o, which, dest in self._votes:
-            wt = weight[which]
-            ops.index_add(acc, dest, ops.take_rows(flat, s_lin[which] + o) * wt[:, None])
-            ops.index_add(total, dest, wt)
+        for o, owner in self._votes:
+            wt = ops.take_rows(weight, owner)
+            acc += ops.take_rows(flat, ops.take_rows(s_lin, owner) + o) * wt[:, None]
+            total += wt
         flat[self._hole_lin] = acc / total[:, None]
+
+
+def fit_projection(
+    image: np.ndarray, hole: np.ndarray, patch: int, max_dims: int = 16, keep: float = 0.95
+) -> np.ndarray:
+    """Filters projecting a patch on its principal components, fitted to known patches.
+
+    Returns (D, 3, patch, patch) kernels; D is the smallest number of components that
+    keeps ``keep`` of the variance, between 8 and ``max_dims``.
+    """
+    r = patch // 2
+    h, w = hole.shape
+    known = ~cv2.dilate(hole.astype(np.uint8), np.ones((patch, patch), np.uint8)).astype(bool)
+    known[:r], known[h - r :], known[:, :r], known[:, w - r :] = False, False, False, False
+    ys, xs = np.nonzero(known)
+    if ys.size == 0:
+        ys, xs = np.array([h // 2]), np.array([w // 2])
+    pick = np.random.default_rng(0).integers(0, ys.size, min(ys.size, 2000))
+    dy, dx = np.mgrid[-r : r + 1, -r : r + 1]
+    yy = np.clip(ys[pick][:, None, None] + dy, 0, h - 1)
+    xx = np.clip(xs[pick][:, None, None] + dx, 0, w - 1)
+    patches = image[yy, xx].transpose(0, 3, 1, 2).reshape(pick.size, -1).astype(np.float32)
+    patches -= patches.mean(axis=0)
+    values, vectors = np.linalg.eigh(cv2.mulTransposed(patches, True).astype(np.float64))
+    values, vectors = np.maximum(values[::-1], 0.0), vectors[:, ::-1].T
+    total = max(values.sum(), 1e-12)
+    dims = int(np.searchsorted(np.cumsum(values) / total, keep) + 1)
+    dims = max(8, min(max_dims, dims))
+    return np.ascontiguousarray(vectors[:dims].reshape(dims, 3, patch, patch), np.float32)
 
 
 def _sign(ops: Ops, a: Array) -> Array:

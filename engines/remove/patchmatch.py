@@ -18,7 +18,7 @@ import numpy as np
 from engines.arrays import make_ops
 from engines.base import CancelToken, Progress, Report, ignore_progress
 from engines.device import resolve_device
-from engines.remove.patchfield import PatchField, search_radius
+from engines.remove.patchfield import PatchField, fit_projection, search_radius
 from engines.remove.planning import Crop, Level, build_pyramid, plan_crops
 from engines.remove.request import RemoveRequest, RemoveResult
 
@@ -116,6 +116,8 @@ def _fill_crop(
 ) -> np.ndarray:
     """Solve one crop coarse to fine; returns the crop's pixels with its holes filled."""
     counts = _em_counts(levels, schedule)
+    sample = next((lv for lv in levels if lv.hole.size <= schedule.work_pixels), levels[-1])
+    kernels = fit_projection(sample.image, sample.hole, patch)
     field: PatchField | None = None
     estimate: np.ndarray | None = None
     for depth, (level, em_rounds) in enumerate(zip(levels[::-1], counts, strict=True)):
@@ -127,7 +129,7 @@ def _fill_crop(
         avoid = None if level.avoid is None else ops.asarray(level.avoid)
         refining = depth > 0 and level.hole.size > schedule.work_pixels
         window = _source_window(field, level, patch) if refining else None
-        new_field = PatchField(ops, image, hole, avoid, patch, window)
+        new_field = PatchField(ops, image, hole, avoid, patch, window, kernels)
         radius = search_radius(h, w)
         if field is None:
             new_field.init_random()

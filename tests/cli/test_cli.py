@@ -261,10 +261,13 @@ def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str], photo: Path) ->
     assert code == 2 and "invalid choice" in err
 
 
-def test_no_arguments_prints_help(capsys: pytest.CaptureFixture[str]) -> None:
+def test_no_arguments_prints_help(capsys: pytest.CaptureFixture[str], photo: Path) -> None:
     code, out, _ = run(capsys)
     assert code == 0
     assert "usage: transfigure" in out and "remove" in out and "weights" in out
+    # a photo path will open the desktop window; until it exists, the help is shown
+    code, out, _ = run(capsys, photo)
+    assert code == 0 and "usage: transfigure" in out
 
 
 # ---------------------------------------------------------------- progress and Ctrl-C
@@ -424,6 +427,22 @@ def test_weights_download_without_terminal_or_yes_refuses(
     assert "download.pytorch.org" in out and "BSD-3-Clause" in out  # licence and host first
     assert "--yes" in one_line(err)
     assert not (tmp_path / "cache").exists() or not any((tmp_path / "cache").iterdir())
+
+
+def test_weights_download_with_yes_needs_no_terminal(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from engines import weights
+
+    def fake_download(e, progress, cancel):
+        progress(e.size, e.size)
+        return tmp_path / "cache" / e.filename
+
+    monkeypatch.setattr(sys, "stdin", io.StringIO(""))
+    monkeypatch.setattr(weights, "download", fake_download)
+    code, out, err = run(capsys, "weights", "download", "vgg19", "--yes")
+    assert (code, err) == (0, "")
+    assert "BSD-3-Clause" in out and "Installed vgg19" in out
 
 
 def test_weights_download_ctrl_c_keeps_the_partial_file(
