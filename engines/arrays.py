@@ -187,8 +187,8 @@ class TorchOps:
         return self.torch.nn.functional.conv2d(x, weight)[0].permute(1, 2, 0).contiguous()
 
 
-def make_ops(device: str, seed: int) -> NumpyOps | TorchOps:
-    """numpy on the CPU (instant start), torch elsewhere; ``torch-cpu`` forces torch."""
-    if device == "cpu":
+def make_ops(device: str, seed: int, backend: str = "auto") -> NumpyOps | TorchOps:
+    """numpy on the CPU (instant start), torch elsewhere; ``backend`` may force either."""
+    if backend == "numpy" or (backend == "auto" and device == "cpu"):
         return NumpyOps(seed)
-    return TorchOps(seed, "cpu" if device == "torch-cpu" else device)
+    return TorchOps(seed, device)

@@ -45,6 +45,10 @@ class PatchMatchEngine:
 
     name = "patchmatch"
 
+    def __init__(self, backend: str = "auto") -> None:
+        """``backend``: "auto" (numpy on a CPU, torch on a GPU), "numpy" or "torch"."""
+        self.backend = backend
+
     def run(
         self,
         request: RemoveRequest,
@@ -55,13 +59,13 @@ class PatchMatchEngine:
         request.validate()
         cancel = cancel or CancelToken()
         device = resolve_device(request.device)
-        ops = make_ops(device, request.seed)
+        ops = make_ops(device, request.seed, self.backend)
         image = np.ascontiguousarray(request.image, dtype=np.float32)
         mask = np.asarray(request.mask, dtype=bool)
         avoid = None if request.avoid is None else np.asarray(request.avoid, dtype=bool)
         schedule = SCHEDULES[request.quality]
 
-        crops = plan_crops(mask)
+        crops = plan_crops(mask, avoid)
         plans = [
             (crop, build_pyramid(image[crop.slices], mask[crop.slices],
                                  None if avoid is None else avoid[crop.slices],

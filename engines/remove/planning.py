@@ -43,18 +43,33 @@ class Crop:
         )
 
 
-def plan_crops(mask: np.ndarray, context: float = 1.0, min_pad: int = 32) -> list[Crop]:
+def plan_crops(
+    mask: np.ndarray,
+    avoid: np.ndarray | None = None,
+    context: float = 1.0,
+    min_pad: int = 32,
+) -> list[Crop]:
     """One crop per group of nearby holes, padded by ``context`` times the hole's size.
 
-    Crops that overlap are merged, so each crop contains all of any hole it touches
-    and crops can be filled independently.
+    A crop grows until it holds at least twice as many usable pixels (known, not in
+    ``avoid``) as hole pixels. Crops that overlap are merged, so each crop contains
+    all of any hole it touches and crops can be filled independently.
     """
     h, w = mask.shape
-    count, _, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    usable = ~mask if avoid is None else ~(mask | avoid)
+    _, _, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
     crops = []
-    for x, y, cw, ch, _area in stats[1:]:
+    for x, y, cw, ch, area in stats[1:]:
         pad = max(min_pad, int(context * max(cw, ch)))
-        crops.append(Crop(max(0, y - pad), min(h, y + ch + pad), max(0, x - pad), min(w, x + cw + pad)))
+        while True:
+            crop = Crop(
+                max(0, y - pad), min(h, y + ch + pad), max(0, x - pad), min(w, x + cw + pad)
+            )
+            whole = crop.area == h * w
+            if whole or np.count_nonzero(usable[crop.slices]) >= 2 * area:
+                break
+            pad *= 2
+        crops.append(crop)
     if len(crops) > 256:  # a speckle of holes: one crop over all of them
         crops = [_union_all(crops)]
     merged = True
@@ -109,15 +124,23 @@ def build_pyramid(
         weight = cv2.resize(known, size, interpolation=cv2.INTER_AREA)
         summed = cv2.resize(top.image * known[..., None], size, interpolation=cv2.INTER_AREA)
         coarse_hole = weight < 0.5
-        if coarse_hole.mean() > 0.6:  # too little left to copy from at this scale
-            break
-        coarse = summed / np.maximum(weight, 1e-6)[..., None]
-        coarse[coarse_hole] = 0.0
         avoid = None
         if top.avoid is not None:
             avoid = cv2.resize(top.avoid.astype(np.float32), size, interpolation=cv2.INTER_AREA) > 0
+        if _source_count(coarse_hole, avoid, patch) < max(64, coarse_hole.sum() // 4):
+            break  # too little left to copy from at this scale
+        coarse = summed / np.maximum(weight, 1e-6)[..., None]
+        coarse[coarse_hole] = 0.0
         levels.append(Level(coarse.astype(np.float32), coarse_hole, avoid, top.scale * 0.5))
     return levels
+
+
+def _source_count(hole: np.ndarray, avoid: np.ndarray | None, patch: int) -> int:
+    """How many whole patches at this scale hold no hole and no avoided pixel."""
+    blocked = hole if avoid is None else hole | avoid
+    r = patch // 2
+    touched = cv2.dilate(blocked.astype(np.uint8), np.ones((patch, patch), np.uint8))
+    return int(np.count_nonzero(touched[r:-r, r:-r] == 0))
 
 
 def _hole_thickness(hole: np.ndarray) -> float:

@@ -1,0 +1,39 @@
+# Transfigure: one command to install and launch, one to install and test.
+#   make run    create .venv, install Transfigure, launch it (ARGS="..." passes arguments)
+#   make test   create .venv, install Transfigure with test tools, lint and run the test suite
+#   make bench  run the benchmarks in tests/benchmarks (prints tables; not part of `make test`)
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+ARGS   ?=
+
+.PHONY: run test lint bench clean
+
+$(BIN)/python:
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Transfigure needs Python 3.11 or newer; run make PYTHON=python3.11 ...")'
+	$(PYTHON) -m venv $(VENV) || { echo "Could not create a virtual environment: install your distribution's python3-venv package."; exit 1; }
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed-app: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --progress-bar off -e .
+	@touch $@
+
+$(VENV)/.installed-test: pyproject.toml $(VENV)/.installed-app
+	$(BIN)/python -m pip install --progress-bar off -e '.[test,bench]'
+	@touch $@
+
+run: $(VENV)/.installed-app
+	$(BIN)/transfigure $(ARGS)
+
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check .
+
+test: lint
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest
+
+bench: $(VENV)/.installed-test
+	$(BIN)/python tests/benchmarks/remove.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache
