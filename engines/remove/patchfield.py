@@ -201,15 +201,16 @@ class PatchField:
         A hole pixel whose q − o is no target (too near the border) gets the extra
         index ``count``, a dummy target whose weight is zero.
         """
-        ops, r, w = self.ops, self.r, self.w
-        self._hole_lin = ops.nonzero(self.hole.reshape(-1))[0]
-        index = self.index.reshape(-1)
+        ops, r, h, w = self.ops, self.r, self.h, self.w
+        hy, hx = ops.nonzero(self.hole)
+        self._hole_lin = hy * w + hx
         plan = []
         for dy in range(-r, r + 1):
             for dx in range(-r, r + 1):
-                o = dy * w + dx
-                owner = ops.take_rows(index, self._hole_lin - o)
-                plan.append((o, ops.where(owner >= 0, owner, self.count)))
+                cy, cx = hy - dy, hx - dx
+                inside = (cy >= 0) & (cy < h) & (cx >= 0) & (cx < w)
+                owner = self.index[ops.clip(cy, 0, h - 1), ops.clip(cx, 0, w - 1)]
+                plan.append((dy * w + dx, ops.where(inside & (owner >= 0), owner, self.count)))
         return plan
 
     def vote(self) -> None:

@@ -172,3 +172,21 @@ def test_torch_backend_fills_like_the_numpy_one(texture):
     result = PatchMatchEngine(backend="torch").run(RemoveRequest(texture, mask))
     assert np.array_equal(result.image[~mask], texture[~mask])
     assert psnr_in(result.image, texture, mask) >= 30.0
+
+
+def test_holes_touching_the_edges_and_corners_are_filled(texture):
+    h, w = texture.shape[:2]
+    mask = np.zeros((h, w), bool)
+    mask[:12, :20] = True  # top-left corner
+    mask[h - 9 :, 60:100] = True  # bottom edge
+    mask[50:80, w - 5 :] = True  # right edge
+    damaged = texture.copy()
+    damaged[mask] = (1.0, 0.0, 1.0)
+    result = PatchMatchEngine().run(RemoveRequest(damaged, mask)).image
+    assert np.array_equal(result[~mask], texture[~mask])
+    magenta = (result[..., 0] > 0.9) & (result[..., 1] < 0.1) & (result[..., 2] > 0.9)
+    assert not magenta[mask].any()
+    # Texture continues into each edge hole rather than a flat smear.
+    for region in (np.s_[:12, :20], np.s_[h - 9 :, 60:100], np.s_[50:80, w - 5 :]):
+        assert result[region].std() > 0.6 * texture[region].std()
+    assert psnr_in(result, texture, mask) >= 15.0
