@@ -143,6 +143,24 @@ class PatchField:
         self.sx = ops.where(good, sx, self.src_x[pick])
         self.rescore()
 
+    def init_from_origin(self, origin: np.ndarray) -> None:
+        """Point each target at the patch around the pixel its centre was copied from.
+
+        ``origin`` (H, W, 2) comes from the onion fill; targets without one (their
+        centre was known) or whose origin is no valid source start at random.
+        """
+        ops = self.ops
+        origin_y = ops.asarray(np.ascontiguousarray(origin[..., 0]))[self.ty, self.tx]
+        origin_x = ops.asarray(np.ascontiguousarray(origin[..., 1]))[self.ty, self.tx]
+        wy0, wy1, wx0, wx1 = self.window
+        good = (origin_y >= wy0) & (origin_y < wy1) & (origin_x >= wx0) & (origin_x < wx1)
+        sy, sx = ops.clip(origin_y, wy0, wy1 - 1), ops.clip(origin_x, wx0, wx1 - 1)
+        good = good & self.valid[sy, sx]
+        pick = ops.integers(int(self.src_y.shape[0]), self.count)
+        self.sy = ops.where(good, sy, self.src_y[pick])
+        self.sx = ops.where(good, sx, self.src_x[pick])
+        self.rescore()
+
     def rescore(self) -> None:
         """Distances of the current pointers against the current estimate."""
         self.dist = self._distance(self.sy, self.sx)
@@ -213,7 +231,7 @@ class PatchField:
                 plan.append((dy * w + dx, ops.where(inside & (owner >= 0), owner, self.count)))
         return plan
 
-    def vote(self) -> None:
+    def vote(self, hard: bool = False) -> None:
         """Rebuild every hole pixel as the similarity-weighted mean of what its patches copy.
 
         Weights follow Wexler et al.: exp(-d / 2σ²) with σ² a low percentile of the
@@ -230,9 +248,15 @@ class PatchField:
         total = ops.zeros((n_hole,))
         for o, owner in self._votes:
             wt = ops.take_rows(weight, owner)
-            acc += ops.take_rows(flat, ops.take_rows(s_lin, owner) + o) * wt[:, None]
-            total += wt
-        flat[self._hole_lin] = acc / total[:, None]
+            values = ops.take_rows(flat, ops.take_rows(s_lin, owner) + o)
+            if hard:
+                better = wt > total
+                acc = ops.where(better[:, None], values, acc)
+                total = ops.where(better, wt, total)
+            else:
+                acc += values * wt[:, None]
+                total += wt
+        flat[self._hole_lin] = acc if hard else acc / total[:, None]
 
 
 def fit_projection(
@@ -260,7 +284,7 @@ def fit_projection(
     values, vectors = np.maximum(values[::-1], 0.0), vectors[:, ::-1].T
     total = max(values.sum(), 1e-12)
     dims = int(np.searchsorted(np.cumsum(values) / total, keep) + 1)
-    dims = max(8, min(max_dims, dims))
+    dims = max(min(max_dims, 8), min(max_dims, dims))
     return np.ascontiguousarray(vectors[:dims].reshape(dims, 3, patch, patch), np.float32)
 
 

@@ -18,6 +18,7 @@ import numpy as np
 from engines.arrays import make_ops
 from engines.base import CancelToken, Progress, Report, ignore_progress
 from engines.device import resolve_device
+from engines.remove.onion import onion_fill
 from engines.remove.patchfield import PatchField, fit_projection, search_radius
 from engines.remove.planning import Crop, Level, build_pyramid, plan_crops
 from engines.remove.request import RemoveRequest, RemoveResult
@@ -77,7 +78,9 @@ class PatchMatchEngine:
         result = image.copy()
         counter = _StepCounter(total, report)
         for crop, levels in plans:
-            filled = _fill_crop(ops, levels, request.patch_size, schedule, counter, cancel, crop)
+            filled = _fill_crop(
+                ops, levels, request.patch_size, schedule, counter, cancel, crop, request.seed
+            )
             region = result[crop.slices]
             hole = mask[crop.slices]
             region[hole] = filled[hole]
@@ -117,6 +120,7 @@ def _fill_crop(
     counter: _StepCounter,
     cancel: CancelToken,
     crop: Crop,
+    seed: int = 0,
 ) -> np.ndarray:
     """Solve one crop coarse to fine; returns the crop's pixels with its holes filled."""
     counts = _em_counts(levels, schedule)
@@ -127,7 +131,7 @@ def _fill_crop(
     for depth, (level, em_rounds) in enumerate(zip(levels[::-1], counts, strict=True)):
         cancel.raise_if_set()
         h, w = level.hole.shape
-        start = _initial_guess(level, estimate)
+        start, origin = _initial_guess(level, estimate, patch, seed)
         image = ops.asarray(start)
         hole = ops.asarray(level.hole)
         avoid = None if level.avoid is None else ops.asarray(level.avoid)
@@ -136,8 +140,11 @@ def _fill_crop(
         new_field = PatchField(ops, image, hole, avoid, patch, window, kernels)
         radius = search_radius(h, w)
         if field is None:
-            new_field.init_random()
-            new_field.search(4, radius, jumps=(4, 2, 1))
+            if origin is None:
+                new_field.init_random()
+            else:
+                new_field.init_from_origin(origin)
+            new_field.search(2, radius, jumps=(4, 2, 1))
         else:
             # Vote with the coarse pointers first: that rebuilds the hole from sharp
             # full-resolution pixels, and only then is it worth searching against.
@@ -152,7 +159,10 @@ def _fill_crop(
             cancel.raise_if_set()
             if round_ > 0 or depth > 0:
                 field.search(1 if refining else 2, radius)
-            field.vote()
+            # The very last vote copies each pixel from its best patch instead of
+            # averaging: averaging inconsistent patches is what blurs patch-based fills.
+            last = depth == len(levels) - 1 and round_ == em_rounds - 1
+            field.vote(hard=last)
             field.refresh_targets()
             estimate = ops.to_numpy(field.image)
             counter.advance(
@@ -163,18 +173,23 @@ def _fill_crop(
     return estimate
 
 
-def _initial_guess(level: Level, coarser: np.ndarray | None) -> np.ndarray:
-    """The level's pixels with the hole pre-filled: by the coarser result, or smoothly."""
-    start = level.image.copy()
-    h, w = level.hole.shape
+def _initial_guess(
+    level: Level, coarser: np.ndarray | None, patch: int, seed: int
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """The level's pixels with the hole pre-filled, and the onion fill's origins if used.
+
+    The coarsest level is peeled rim by rim; finer ones start from the coarser result.
+    """
     if coarser is None:
-        src = np.clip(start * 255.0 + 0.5, 0, 255).astype(np.uint8)
-        filled = cv2.inpaint(src, level.hole.astype(np.uint8), 3, cv2.INPAINT_TELEA)
-        start[level.hole] = filled[level.hole].astype(np.float32) / 255.0
-    else:
-        up = cv2.resize(coarser, (w, h), interpolation=cv2.INTER_LINEAR)
-        start[level.hole] = up[level.hole]
-    return np.ascontiguousarray(start)
+        peeled = onion_fill(level.image, level.hole, level.avoid, patch, seed)
+        if peeled is None:  # PatchField will explain that nothing is left to copy from
+            return np.ascontiguousarray(level.image), None
+        return np.ascontiguousarray(peeled[0]), peeled[1]
+    h, w = level.hole.shape
+    start = level.image.copy()
+    up = cv2.resize(coarser, (w, h), interpolation=cv2.INTER_LINEAR)
+    start[level.hole] = up[level.hole]
+    return np.ascontiguousarray(start), None
 
 
 def _source_window(

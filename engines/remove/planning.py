@@ -106,7 +106,10 @@ class Level:
 def build_pyramid(
     image: np.ndarray, hole: np.ndarray, avoid: np.ndarray | None, patch: int
 ) -> list[Level]:
-    """Levels from full resolution down, halving until the hole is a few pixels thick.
+    """Levels from full resolution down, halving until the hole is about two patches thick.
+
+    Going coarser than that loses thin structures (a bench's slats, a fence) before
+    the fill can decide to continue them.
 
     Coarse pixels average only the known pixels under them, and count as hole only
     where most of what they cover is hole: thin strokes then thin out instead of
@@ -117,7 +120,7 @@ def build_pyramid(
     while True:
         top = levels[-1]
         h, w = top.hole.shape
-        if thickness * top.scale <= patch / 2 or min(h, w) // 2 < 4 * patch:
+        if thickness * top.scale <= 2 * patch or min(h, w) // 2 < 4 * patch:
             break
         size = (w // 2, h // 2)
         known = (~top.hole).astype(np.float32)
