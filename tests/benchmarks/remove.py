@@ -14,8 +14,10 @@ On the same images and masks, in the same process, it runs
 Cases: photos from ``skimage.data`` resized to about 1 MP (5 % hole), upscaled to
 4000×3000 (2 % hole) and resized to 512×512 (25 % hole), with masks this script draws
 from fixed seeds; then, when ``/work/shared/data/inpaint`` exists, real inpainting cases
-with ground truth (MADF, ZITS, AOT-GAN face) and object-removal cases without it. Those
-files are only read, never copied.
+with ground truth (MADF free-form holes) and object-removal cases without it
+(latent-diffusion, IOPaint, and the MADF, ZITS and AOT-GAN face cases whose mask covers
+an object that their "ground truth" still shows: see ``OBJECT_MASKS``). Those files are
+only read, never copied.
 
 Metrics: wall time, time to first preview (ours), peak memory (Python allocations via
 tracemalloc, and the growth of the resident set, both in a second, untimed run), PSNR and
@@ -80,6 +82,7 @@ class Case:
     image: np.ndarray  # float32 HxWx3 RGB in [0, 1]
     mask: np.ndarray  # bool HxW, True = hole
     truth: np.ndarray | None
+    original: np.ndarray | None = None  # shown only: a "ground truth" that has the object
 
     @property
     def size(self) -> str:
@@ -108,8 +111,8 @@ GROUPS = (
     Group("1mp", "Generated, about 1 MP, 5 % hole (ground truth = the photo)", True, False),
     Group("12mp", "Generated, 4000×3000 (12 MP), 2 % hole (ground truth = the photo)", True, False),
     Group("512", "Generated, 512×512, 25 % hole (ground truth = the photo)", True, False),
-    Group("real", "Shared data with ground truth (MADF, ZITS, AOT-GAN face)", True, True),
-    Group("removal", "Shared data, object removal (no ground truth)", False, True),
+    Group("real", "Shared data with ground truth (MADF free-form holes)", True, True),
+    Group("removal", "Shared data, object removal (no ground truth; see notes)", False, True),
 )
 
 
@@ -277,34 +280,51 @@ def generated_cases(group: str, quick: bool) -> Iterator[Case]:
             yield Case(group, f"{name} {kinds[i]}", pixels, mask, pixels)
 
 
+# Shared cases whose "ground truth" still shows what the mask covers (a subtitle, jumping
+# people, a guitar and a sign, a seated woman, glasses): the mask marks an object to
+# remove, so a good fill must NOT match that image and PSNR against it would reward
+# copying the object back. Found by looking at the pictures; they are measured as
+# removal cases (time and texture), with the original shown in the side-by-side image.
+OBJECT_MASKS = frozenset({
+    "MADF/places2/case1", "MADF/places2/case3", "MADF/places2/case6",
+    "ZITS/img1", "ZITS/img2", "AOT-GAN/face/imgHQ02076",
+})
+
+
+def _shared_sources() -> list[tuple[str, Path, Path, bool]]:
+    """(name, image, mask, black_is_hole) for every shared case, in a fixed order."""
+    found: list[tuple[str, Path, Path, bool]] = []
+    for folder in sorted((SHARED / "MADF").glob("*")):
+        for gt in sorted(folder.glob("case*_gt.png")):
+            stem = gt.name[: -len("_gt.png")]
+            found.append((f"MADF/{folder.name}/{stem}", gt, gt.with_name(f"{stem}_mask.png"),
+                          True))
+    for sub, short in (("ZITS", "ZITS"), ("AOT-GAN/face", "AOT-GAN/face"),
+                       ("latent-diffusion_object-removal", "latent-diffusion"),
+                       ("IOPaint_object-removal", "IOPaint")):
+        for img, mask in _images_with_masks(SHARED / sub):
+            found.append((f"{short}/{img.stem}", img, mask, False))
+    return found
+
+
 def shared_cases(group: str, quick: bool, notes: list[str]) -> Iterator[Case]:
-    if group == "real":
-        found: list[tuple[str, Path, Path, bool]] = []
-        for folder in sorted((SHARED / "MADF").glob("*")):
-            gts = sorted(folder.glob("case*_gt.png"))
-            for gt in gts[:1] if quick else gts:
-                stem = gt.name[: -len("_gt.png")]
-                found.append((f"MADF/{folder.name}/{stem}", gt,
-                               gt.with_name(f"{stem}_mask.png"), True))
-        for sub in ("ZITS", "AOT-GAN/face"):
-            images = _images_with_masks(SHARED / sub)
-            for img, mask in images[:1] if quick else images:
-                found.append((f"{sub}/{img.stem}", img, mask, False))
-        for name, img_path, mask_path, black_is_hole in found:
-            case = _load_case(group, name, img_path, mask_path, black_is_hole, True, notes)
-            if case is not None:
-                yield case
-    elif group == "removal":
-        found = []
-        for sub, short in (("latent-diffusion_object-removal", "latent-diffusion"),
-                           ("IOPaint_object-removal", "IOPaint")):
-            images = _images_with_masks(SHARED / sub)
-            for img, mask in images[:2] if quick else images:
-                found.append((f"{short}/{img.stem}", img, mask, False))
-        for name, img_path, mask_path, black_is_hole in found:
-            case = _load_case(group, name, img_path, mask_path, black_is_hole, False, notes)
-            if case is not None:
-                yield case
+    with_truth = group == "real"
+    chosen = []
+    for name, img_path, mask_path, black_is_hole in _shared_sources():
+        has_truth = name.split("/")[0] in ("MADF", "ZITS", "AOT-GAN")
+        has_truth = has_truth and name not in OBJECT_MASKS
+        if has_truth == with_truth:
+            chosen.append((name, img_path, mask_path, black_is_hole))
+    if quick:  # the first case of each folder with truth; every third removal case
+        if with_truth:
+            chosen = [c for i, c in enumerate(chosen)
+                      if i == 0 or c[0].rsplit("/", 1)[0] != chosen[i - 1][0].rsplit("/", 1)[0]]
+        else:
+            chosen = chosen[::3]
+    for name, img_path, mask_path, black_is_hole in chosen:
+        case = _load_case(group, name, img_path, mask_path, black_is_hole, with_truth, notes)
+        if case is not None:
+            yield case
 
 
 def _images_with_masks(folder: Path) -> list[tuple[Path, Path]]:
@@ -331,7 +351,10 @@ def _load_case(group: str, name: str, img_path: Path, mask_path: Path, black_is_
     if not mask.any() or mask.all():
         notes.append(f"skipped {name}: the mask is empty or full")
         return None
-    return Case(group, name, pixels, mask, pixels if with_truth else None)
+    if with_truth:
+        return Case(group, name, pixels, mask, pixels)
+    original = pixels if name in OBJECT_MASKS else None
+    return Case(group, name, pixels, mask, None, original)
 
 
 # --------------------------------------------------------------------------- engines
@@ -538,6 +561,8 @@ def side_by_side(path: Path, case: Case, panels: list[tuple[str, np.ndarray]]) -
     tiles = [(title, shown)] + panels
     if case.truth is not None:
         tiles.append(("ground truth", case.truth))
+    elif case.original is not None:
+        tiles.append(("original (object present)", case.original))
     gap, strip = 4, 26
     ch, cw = ys.stop - ys.start, xs.stop - xs.start
     pw = min(cw, (MAX_SHEET_WIDTH - gap * (len(tiles) - 1)) // len(tiles))
@@ -779,6 +804,14 @@ def main(argv: list[str] | None = None) -> int:
                    [cells], left=2), "")
 
     say(*targets(all_rows, cli_runs), "")
+    if use_shared:
+        notes.append("the removal group also holds " + ", ".join(sorted(OBJECT_MASKS))
+                     + ": their masks cover an object (subtitle, people, guitar and sign, a "
+                     "seated woman, glasses) that the supplied 'ground truth' still shows, so "
+                     "PSNR/SSIM against it would reward painting the object back; they get "
+                     "time and texture only (the side-by-side shows the original).")
+    notes.append("each time is a single call (after a warm-up) on a machine that may be "
+                 "shared: rerun to judge the spread before reading small differences.")
     if devices:
         notes.append(f"ours reported device: {', '.join(sorted(devices))}")
     notes.append(f"side-by-side images: {out.resolve()}/<group>_<case>.png")
@@ -852,12 +885,13 @@ def targets(rows: list[Row], cli_runs: list[CliRun]) -> list[str]:
     if tex is None:
         checks.append(("texture ratio on real photos in [0.8, 1.2]", "SKIP", "no shared data"))
     else:
-        truth = mean([r.quality.truth_texture for r in real])
+        truths = [r.quality.truth_texture for r in real if r.quality.truth_texture is not None]
         telea = mean([r.quality.texture for r in pick("Telea", "real", "removal")])
         checks.append(("texture ratio, balanced, mean over shared-data cases in [0.8, 1.2]",
                        "PASS" if 0.8 <= tex <= 1.2 else "FAIL",
-                       f"{tex:.3f} over {len(real)} cases (ground truth's own: "
-                       f"{fmt(truth, '.3f')}; Telea {fmt(telea, '.3f')})"))
+                       f"{tex:.3f} over {len(real)} cases (Telea {fmt(telea, '.3f')}; "
+                       f"ground truth's own {fmt(mean(truths), '.3f')} "
+                       f"over the {len(truths)} with one)"))
 
     ours_psnr = mean([r.quality.psnr for r in pick("ours balanced")])
     telea_psnr = mean([r.quality.psnr for r in pick("Telea")])
