@@ -94,13 +94,15 @@ class NumpyOps:
         not meaningful (no caller reads them).
         """
         h, w, channels = image.shape
-        out = np.zeros((h, w, kernels.shape[0]), np.float32)
+        out = np.empty((h, w, kernels.shape[0]), np.float32)
         planes = [np.ascontiguousarray(image[..., c]) for c in range(channels)]
         for d in range(kernels.shape[0]):
-            acc = out[..., d]
+            acc = None
             for c in range(channels):
-                acc += cv2.filter2D(planes[c], cv2.CV_32F, kernels[d, c].astype(np.float32),
-                                    borderType=cv2.BORDER_REFLECT)
+                response = cv2.filter2D(planes[c], cv2.CV_32F, kernels[d, c],
+                                        borderType=cv2.BORDER_REFLECT)
+                acc = response if acc is None else cv2.add(acc, response, dst=acc)
+            out[..., d] = acc  # one strided write per component; the sums stay contiguous
         return out
 
 

@@ -80,8 +80,8 @@ class PatchField:
         # One projection serves all levels of a crop: fitting it costs more than a level.
         self.kernels = fit_projection(ops.to_numpy(image), ops.to_numpy(hole), patch) \
             if kernels is None else kernels
-        feats = ops.correlate(self._window_image(), self.kernels)[r:-r, r:-r]
-        self._win_w = wx1 - wx0
+        feats = ops.correlate(self._window_image(), self.kernels)  # whole: reshaping is free
+        self._win_w = wx1 - wx0 + 2 * r
         self._feats = feats.reshape(-1, feats.shape[-1])
         self._target_feats = ops.take_rows(self._feats, self._win_lin(self.ty, self.tx))
         self._votes = self._vote_plan()
@@ -105,7 +105,7 @@ class PatchField:
 
     def _win_lin(self, y: Array, x: Array) -> Array:
         wy0, _, wx0, _ = self.window
-        return (y - wy0) * self._win_w + (x - wx0)
+        return (y - wy0 + self.r) * self._win_w + (x - wx0 + self.r)
 
     def _distance(self, cy: Array, cx: Array) -> Array:
         diff = self._target_feats - self.ops.take_rows(self._feats, self._win_lin(cy, cx))

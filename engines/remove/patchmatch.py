@@ -34,6 +34,8 @@ class Schedule:
     em_refine: int
 
 
+REFINE_DIMS = 8
+
 SCHEDULES = {
     "fast": Schedule(work_pixels=40_000, em_coarsest=6, em_min=2, em_refine=1),
     "balanced": Schedule(work_pixels=90_000, em_coarsest=10, em_min=3, em_refine=2),
@@ -137,7 +139,10 @@ def _fill_crop(
         avoid = None if level.avoid is None else ops.asarray(level.avoid)
         refining = depth > 0 and level.hole.size > schedule.work_pixels
         window = _source_window(field, level, patch) if refining else None
-        new_field = PatchField(ops, image, hole, avoid, patch, window, kernels)
+        # Refined levels only sharpen: a shorter projection is enough and halves the
+        # filtering, which dominates at full resolution.
+        level_kernels = kernels[:REFINE_DIMS] if refining else kernels
+        new_field = PatchField(ops, image, hole, avoid, patch, window, level_kernels)
         radius = search_radius(h, w)
         if field is None:
             if origin is None:
