@@ -96,8 +96,8 @@ class _StepCounter:
     def __init__(self, total: int, report: Report) -> None:
         self.step, self.total, self.report = 0, total, report
 
-    def advance(self, message: str, preview: np.ndarray, crop: Crop) -> None:
-        self.step += 1
+    def advance(self, message: str, preview: np.ndarray, crop: Crop, steps: int = 1) -> None:
+        self.step += steps
         box = (crop.x0, crop.y0, crop.x1 - crop.x0, crop.y1 - crop.y0)
         self.report(Progress(self.step, self.total, message, preview, box))
 
@@ -134,6 +134,8 @@ def _fill_crop(
         cancel.raise_if_set()
         h, w = level.hole.shape
         start, origin = _initial_guess(level, estimate, patch, seed)
+        if estimate is None:  # show the first guess at once; the first EM round is slower
+            counter.advance("Filling: first guess", start, crop, steps=0)
         image = ops.asarray(start)
         hole = ops.asarray(level.hole)
         avoid = None if level.avoid is None else ops.asarray(level.avoid)
