@@ -12,44 +12,28 @@ the command line); until the window exists it prints the help.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import os
 import sys
-import threading
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
 
 from app import __version__
-from app.progress_bar import ProgressBar
+from app.cli_remove import cmd_remove
+from app.cli_weights import cmd_weights_download, cmd_weights_import, cmd_weights_list
+from app.console import (
+    DEBUG_HINT,
+    EXIT_CANCELLED,
+    EXIT_ERROR,
+    EXIT_OK,
+    NOTHING_WRITTEN,
+    PROG,
+    CommandError,
+    error,
+    say,
+)
 
-if TYPE_CHECKING:
-    from engines.base import CancelToken
-    from engines.registry import EngineEntry
-
-PROG = "transfigure"
 COMMANDS = ("remove", "engines", "weights")
-DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")  # engines.device.CHOICES, without importing it
 QUALITIES = ("fast", "balanced", "best")
-
-EXIT_OK = 0
-EXIT_ERROR = 1
-EXIT_USAGE = 2
-EXIT_CANCELLED = 130
-
-NOTHING_WRITTEN = "Cancelled; nothing was written."
-DEBUG_HINT = "(run with --debug for the traceback)"
-
-T = TypeVar("T")
-
-
-class CommandError(Exception):
-    """A refusal of the command line itself (not of an engine); printed as one line."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
 
 
 # ------------------------------------------------------------------------------ parser
@@ -225,12 +209,12 @@ def _run(args: argparse.Namespace) -> int:
             detail = getattr(exc, "detail", "")
             if detail:
                 print(f"detail: {detail}", file=sys.stderr)
-        _error(exc.message)
+        error(exc.message)
         return EXIT_ERROR
     except (Cancelled, KeyboardInterrupt):
         if debug:
             traceback.print_exc()
-        _say(NOTHING_WRITTEN)
+        say(NOTHING_WRITTEN)
         return EXIT_CANCELLED
     except Exception as exc:
         return _report_unexpected(exc, debug)
@@ -239,196 +223,10 @@ def _run(args: argparse.Namespace) -> int:
 def _report_unexpected(exc: BaseException, debug: bool) -> int:
     if debug:
         traceback.print_exc()
-        _error(f"unexpected {type(exc).__name__}: {exc}")
+        error(f"unexpected {type(exc).__name__}: {exc}")
     else:
-        _error(f"unexpected {type(exc).__name__}: {exc} {DEBUG_HINT}")
+        error(f"unexpected {type(exc).__name__}: {exc} {DEBUG_HINT}")
     return EXIT_ERROR
-
-
-def _one_line(text: str) -> str:
-    return " ".join(str(text).split())
-
-
-def _error(message: str) -> None:
-    print(f"{PROG}: error: {_one_line(message)}", file=sys.stderr)
-    sys.stderr.flush()
-
-
-def _say(message: str) -> None:
-    print(message, file=sys.stderr)
-    sys.stderr.flush()
-
-
-# ---------------------------------------------------------------------- worker threads
-
-
-def run_cancellable(
-    work: Callable[[], T],
-    token: CancelToken,
-    tick: Callable[[], None] | None = None,
-    interval: float = 0.1,
-) -> T:
-    """Run ``work`` on a worker thread so Ctrl-C reaches the main thread at once.
-
-    ``tick`` runs on the main thread about every ``interval`` seconds (to redraw
-    progress). On Ctrl-C the token is set and the worker, which polls it, is given the
-    time to stop cleanly; then ``Cancelled`` is raised. A second Ctrl-C stops waiting.
-    """
-    from engines.base import Cancelled
-
-    outcome: dict[str, Any] = {}
-    finished = threading.Event()
-
-    def target() -> None:
-        try:
-            outcome["value"] = work()
-        except BaseException as exc:  # handed to the main thread
-            outcome["error"] = exc
-        finally:
-            finished.set()
-
-    # Waiting on an Event rather than Thread.join: a KeyboardInterrupt that lands inside
-    # join() can leave the thread marked as stopped while it still runs (CPython 3.11).
-    worker = threading.Thread(target=target, name="transfigure-worker", daemon=True)
-    try:
-        worker.start()  # inside the try: Ctrl-C may arrive while the thread starts
-        while not finished.wait(interval):
-            if tick is not None:
-                tick()
-    except KeyboardInterrupt:
-        token.cancel()
-        with contextlib.suppress(KeyboardInterrupt):  # a second Ctrl-C stops the wait
-            finished.wait()
-        error = outcome.get("error")
-        if isinstance(error, Cancelled):
-            raise error from None
-        raise Cancelled("Cancelled by the user.") from None
-    if "error" in outcome:
-        raise outcome["error"]
-    return outcome["value"]
-
-
-# ------------------------------------------------------------------------------ remove
-
-
-def _engine_entry(operation: str, name: str | None) -> EngineEntry:
-    from engines import registry
-    from engines.base import EngineUnavailable, InvalidInput
-
-    try:
-        entry = registry.get(operation, name)
-    except KeyError as exc:
-        raise InvalidInput(str(exc.args[0]) + ".") from None
-    availability = entry.availability()
-    if not availability.available:
-        message = f"The {operation} engine '{entry.name}' is unavailable: {availability.reason}"
-        if availability.fix:
-            message += f" (fix: {availability.fix})"
-        raise EngineUnavailable(message)
-    return entry
-
-
-def _check_output(target: Path, source: Path, overwrite: bool) -> None:
-    """Refuse a bad OUT before spending minutes on the fill (``save_image`` checks again)."""
-    from engines.base import InvalidInput
-    from engines.imageio import SUPPORTED_SAVE_EXTENSIONS
-
-    if target.suffix.lower() not in SUPPORTED_SAVE_EXTENSIONS:
-        shown = target.suffix or "a file without an extension"
-        raise InvalidInput(f"Cannot save as {shown}; use .png, .jpg, .webp or .tif.")
-    if target.exists():
-        if target.is_dir():
-            raise InvalidInput(f"{target} is a folder; choose a file name.")
-        if source.exists() and _same_file(target, source):
-            raise InvalidInput(
-                f"Saving as {target} would replace the original photo; choose another name."
-            )
-        if not overwrite:
-            raise InvalidInput(f"{target} already exists; pass --overwrite to replace it.")
-    elif not target.parent.is_dir():
-        raise InvalidInput(f"The folder {target.parent} does not exist.")
-
-
-def _same_file(a: Path, b: Path) -> bool:
-    try:
-        return os.path.samefile(a, b)
-    except OSError:
-        return a.resolve() == b.resolve()
-
-
-def cmd_remove(args: argparse.Namespace) -> int:
-    import numpy as np
-
-    from engines import imageio
-    from engines.base import Cancelled, CancelToken, InvalidInput, Progress
-    from engines.device import device_label, resolve_device
-    from engines.remove import RemoveRequest
-
-    entry = _engine_entry("remove", args.engine)
-    source, target = Path(args.input), Path(args.output)
-    _check_output(target, source, args.overwrite)
-    device = resolve_device(args.device)
-
-    photo = imageio.load_image(source)
-    shape = photo.pixels.shape[:2]
-    mask = imageio.load_mask(args.mask, shape=shape)
-    avoid = None
-    if args.avoid:
-        try:
-            avoid = imageio.load_mask(args.avoid, shape=shape)
-        except InvalidInput as exc:
-            raise InvalidInput(
-                exc.message.replace("The mask", "The --avoid mask", 1), exc.detail
-            ) from exc
-    request = RemoveRequest(
-        image=photo.pixels, mask=mask, avoid=avoid, seed=args.seed, device=device,
-        quality=args.quality,
-    )
-    request.validate()
-    engine = entry.load()()
-
-    bar = ProgressBar(sys.stderr)
-    latest: list[Progress | None] = [None]
-
-    def report(progress: Progress) -> None:
-        latest[0] = progress  # drawn by the main thread, so the worker never waits on I/O
-
-    def tick(force: bool = False) -> None:
-        progress = latest[0]
-        if progress is None:
-            bar.update(0.0, "", f"Starting {entry.name}", force=force)
-        else:
-            bar.update(progress.fraction, f"{progress.step}/{progress.total}", progress.message,
-                       force=force)
-
-    token = CancelToken()
-    tick()
-    try:
-        result = run_cancellable(lambda: engine.run(request, report, token), token, tick)
-        tick(force=True)
-    except Cancelled:
-        bar.finish()
-        _say(NOTHING_WRITTEN)
-        return EXIT_CANCELLED
-    finally:
-        bar.finish()
-
-    # Untouched pixels are the file's own integers; only the hole takes the engine's values.
-    depth = photo.bit_depth
-    values = photo.raw
-    values[mask] = imageio.to_uint(result.image[mask], depth)
-    pixels = values.astype(np.float32)
-    pixels /= np.float32((1 << depth) - 1)  # save_image quantises this back exactly
-    written = imageio.save_image(
-        target, pixels, alpha=photo.alpha, bit_depth=depth, icc_profile=photo.icc_profile,
-        exif=photo.exif, overwrite=args.overwrite, protect=source,
-    )
-    if bar.enabled:
-        _say(
-            f"Filled in {result.seconds:.1f} s on {device_label(result.device)}; "
-            f"saved {written}."
-        )
-    return EXIT_OK
 
 
 # ----------------------------------------------------------------------------- engines
@@ -451,111 +249,4 @@ def cmd_engines(args: argparse.Namespace) -> int:
                     state += f" (fix: {availability.fix})"
             default = " (default)" if e.default else ""
             print(f"  {e.name:<{width}}  {e.title}{default}  {state}")
-    return EXIT_OK
-
-
-# ----------------------------------------------------------------------------- weights
-
-
-def _mb(n: int) -> str:
-    return f"{n / 1e6:.1f} MB"
-
-
-def cmd_weights_list(args: argparse.Namespace) -> int:
-    from engines import weights
-
-    rows = weights.status_rows()
-    table = [("NAME", "TITLE", "STATE", "SIZE", "NEEDED BY")]
-    for row in rows:
-        table.append((
-            row.name, row.title, "installed" if row.installed else "not installed",
-            _mb(row.size), ", ".join(row.needed_by),
-        ))
-    widths = [max(len(r[i]) for r in table) for i in range(4)]
-    for r in table:
-        cells = [r[i].ljust(widths[i]) if i != 3 else r[i].rjust(widths[i]) for i in range(4)]
-        print("  ".join([*cells, r[4]]).rstrip())
-    if not rows:
-        print("(no models are registered)")
-    print(f"\nWeights folder: {weights.cache_dir()}")
-    return EXIT_OK
-
-
-def _stdin_is_terminal() -> bool:
-    stdin = sys.stdin
-    return bool(stdin is not None and hasattr(stdin, "isatty") and stdin.isatty())
-
-
-def _confirm(question: str) -> bool:
-    sys.stderr.write(f"{question} [y/N] ")
-    sys.stderr.flush()
-    answer = sys.stdin.readline()
-    return answer.strip().lower() in ("y", "yes")
-
-
-def cmd_weights_download(args: argparse.Namespace) -> int:
-    from engines import weights
-    from engines.base import Cancelled, CancelToken
-
-    e = weights.entry(args.name)
-    if weights.is_installed(e):
-        print(f"{e.name} is already installed at {weights.path_for(e)}.")
-        return EXIT_OK
-    print(f"{e.title} ({e.name})")
-    print(f"  source:  {e.host}  ({e.url})")
-    print(f"  licence: {e.licence}")
-    print(f"  size:    {_mb(e.size)}")
-    sys.stdout.flush()
-    if not args.yes:
-        if not _stdin_is_terminal():
-            raise CommandError(
-                f"not downloading {e.name} ({_mb(e.size)}) without confirmation and there is "
-                f"no terminal to ask on; pass --yes to accept the licence and download."
-            )
-        if not _confirm(f"Download {_mb(e.size)}?"):
-            print("Nothing was downloaded.")
-            return EXIT_ERROR
-
-    bar = ProgressBar(sys.stderr)
-    received: list[tuple[int, int]] = [(0, e.size)]
-
-    def progress(done: int, total: int) -> None:
-        received[0] = (done, total)
-
-    def tick(force: bool = False) -> None:
-        done, total = received[0]
-        bar.update(done / total if total else 0.0, f"{done / 1e6:.1f}/{_mb(total)}",
-                   f"Downloading {e.name} from {e.host}", force=force)
-
-    token = CancelToken()
-    tick()
-    try:
-        path = run_cancellable(lambda: weights.download(e, progress, token), token, tick)
-        tick(force=True)
-    except Cancelled:
-        bar.finish()
-        if weights.is_installed(e):
-            print(f"Installed {e.name} at {weights.path_for(e)}.")
-            return EXIT_OK
-        done, total = received[0]
-        if done == 0:
-            _say("Cancelled; nothing was downloaded.")
-            return EXIT_CANCELLED
-        _say(
-            f"Cancelled after {done / 1e6:.1f} of {_mb(total)}; the partial file was kept. "
-            f"Run 'transfigure weights download {e.name}' again to resume."
-        )
-        return EXIT_CANCELLED
-    finally:
-        bar.finish()
-    print(f"Installed {e.name} at {path}.")
-    return EXIT_OK
-
-
-def cmd_weights_import(args: argparse.Namespace) -> int:
-    from engines import weights
-
-    e = weights.entry(args.name)
-    path = weights.import_file(e, args.file)
-    print(f"Imported {e.name} to {path}.")
     return EXIT_OK

@@ -134,14 +134,7 @@ class PatchField:
         off_x = (coarse.sx - coarse.tx)[idx] * factor
         sy = self.ty + ops.long(off_y + 0.5 * _sign(ops, off_y))
         sx = self.tx + ops.long(off_x + 0.5 * _sign(ops, off_x))
-        wy0, wy1, wx0, wx1 = self.window
-        good = has & (sy >= wy0) & (sy < wy1) & (sx >= wx0) & (sx < wx1)
-        sy, sx = ops.clip(sy, wy0, wy1 - 1), ops.clip(sx, wx0, wx1 - 1)
-        good = good & self.valid[sy, sx]
-        pick = ops.integers(int(self.src_y.shape[0]), self.count)
-        self.sy = ops.where(good, sy, self.src_y[pick])
-        self.sx = ops.where(good, sx, self.src_x[pick])
-        self.rescore()
+        self._point_at(sy, sx, has)
 
     def init_from_origin(self, origin: np.ndarray) -> None:
         """Point each target at the patch around the pixel its centre was copied from.
@@ -152,14 +145,24 @@ class PatchField:
         ops = self.ops
         origin_y = ops.asarray(np.ascontiguousarray(origin[..., 0]))[self.ty, self.tx]
         origin_x = ops.asarray(np.ascontiguousarray(origin[..., 1]))[self.ty, self.tx]
-        wy0, wy1, wx0, wx1 = self.window
-        good = (origin_y >= wy0) & (origin_y < wy1) & (origin_x >= wx0) & (origin_x < wx1)
-        sy, sx = ops.clip(origin_y, wy0, wy1 - 1), ops.clip(origin_x, wx0, wx1 - 1)
-        good = good & self.valid[sy, sx]
-        pick = ops.integers(int(self.src_y.shape[0]), self.count)
-        self.sy = ops.where(good, sy, self.src_y[pick])
-        self.sx = ops.where(good, sx, self.src_x[pick])
+        self._point_at(origin_y, origin_x)
+
+    def _point_at(self, sy: Array, sx: Array, ok: Array | None = None) -> None:
+        """Take the given pointers where they are valid sources, random ones elsewhere."""
+        good, sy, sx = self._usable(sy, sx, ok)
+        pick = self.ops.integers(int(self.src_y.shape[0]), self.count)
+        self.sy = self.ops.where(good, sy, self.src_y[pick])
+        self.sx = self.ops.where(good, sx, self.src_x[pick])
         self.rescore()
+
+    def _usable(self, cy: Array, cx: Array, ok: Array | None) -> tuple[Array, Array, Array]:
+        """Which candidates are valid sources, and the candidates clipped for safe lookups."""
+        ops = self.ops
+        wy0, wy1, wx0, wx1 = self.window
+        good = (cy >= wy0) & (cy < wy1) & (cx >= wx0) & (cx < wx1)
+        cy, cx = ops.clip(cy, wy0, wy1 - 1), ops.clip(cx, wx0, wx1 - 1)
+        good = good & self.valid[cy, cx]
+        return (good if ok is None else good & ok), cy, cx
 
     def rescore(self) -> None:
         """Distances of the current pointers against the current estimate."""
@@ -169,13 +172,7 @@ class PatchField:
     def offer(self, cy: Array, cx: Array, ok: Array | None = None) -> None:
         """Take each candidate source that is valid and closer than the current one."""
         ops = self.ops
-        wy0, wy1, wx0, wx1 = self.window
-        good = (cy >= wy0) & (cy < wy1) & (cx >= wx0) & (cx < wx1)
-        cy = ops.clip(cy, wy0, wy1 - 1)
-        cx = ops.clip(cx, wx0, wx1 - 1)
-        good = good & self.valid[cy, cx]
-        if ok is not None:
-            good = good & ok
+        good, cy, cx = self._usable(cy, cx, ok)
         d = ops.where(good, self._distance(cy, cx), _INF)
         better = d < self.dist
         self.sy = ops.where(better, cy, self.sy)
