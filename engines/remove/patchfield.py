@@ -93,11 +93,17 @@ class PatchField:
         return self.image[wy0 - r : wy1 + r, wx0 - r : wx1 + r]
 
     def refresh_targets(self) -> None:
-        """Recompute target features after voting changed the hole's pixels."""
+        """Recompute target features after voting changed the hole's pixels.
+
+        Filtering the targets' bounding box is cheapest for a compact hole; for thin
+        strokes across a large photo, projecting just the target patches is.
+        """
         ops, r = self.ops, self.r
-        wy0, wy1, wx0, wx1 = self.window
         ty0, tx0 = int(self.ty.min()), int(self.tx.min())
         ty1, tx1 = int(self.ty.max()) + 1, int(self.tx.max()) + 1
+        if self.count < 0.25 * (ty1 - ty0) * (tx1 - tx0):
+            self._target_feats = ops.project_patches(self.image, self.ty, self.tx, self.kernels)
+            return
         sub = self.image[ty0 - r : ty1 + r, tx0 - r : tx1 + r]
         feats = ops.correlate(sub, self.kernels)[r:-r, r:-r]
         flat = feats.reshape(-1, feats.shape[-1])

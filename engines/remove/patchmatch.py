@@ -170,7 +170,8 @@ def _fill_crop(
             # averaging: averaging inconsistent patches is what blurs patch-based fills.
             last = depth == len(levels) - 1 and round_ == em_rounds - 1
             field.vote(hard=last)
-            field.refresh_targets()
+            if round_ < em_rounds - 1:  # the next level computes its own features
+                field.refresh_targets()
             estimate = ops.to_numpy(field.image)
             counter.advance(
                 f"Filling: level {depth + 1} of {len(levels)}, round {round_ + 1} of {em_rounds}",
