@@ -225,13 +225,15 @@ class PatchField:
         ops, r, h, w = self.ops, self.r, self.h, self.w
         hy, hx = ops.nonzero(self.hole)
         self._hole_lin = hy * w + hx
+        index = self.index.reshape(-1)
         plan = []
         for dy in range(-r, r + 1):
+            rows_ok = (hy - dy >= 0) & (hy - dy < h)
             for dx in range(-r, r + 1):
-                cy, cx = hy - dy, hx - dx
-                inside = (cy >= 0) & (cy < h) & (cx >= 0) & (cx < w)
-                owner = self.index[ops.clip(cy, 0, h - 1), ops.clip(cx, 0, w - 1)]
-                plan.append((dy * w + dx, ops.where(inside & (owner >= 0), owner, self.count)))
+                o = dy * w + dx
+                inside = rows_ok & (hx - dx >= 0) & (hx - dx < w)
+                owner = ops.take_rows(index, ops.clip(self._hole_lin - o, 0, h * w - 1))
+                plan.append((o, ops.where(inside & (owner >= 0), owner, self.count)))
         return plan
 
     def vote(self, hard: bool = False) -> None:
