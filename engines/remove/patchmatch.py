@@ -34,7 +34,7 @@ class Schedule:
     em_refine: int
 
 
-REFINE_DIMS = 8
+REFINE_DIMS = 4
 
 SCHEDULES = {
     "fast": Schedule(work_pixels=40_000, em_coarsest=6, em_min=2, em_refine=1),
