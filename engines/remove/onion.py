@@ -12,7 +12,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-_MAX_SOURCES = 500
+_MAX_SOURCES = 1500
 _BATCH = 512
 
 

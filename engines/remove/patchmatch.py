@@ -189,7 +189,9 @@ def _initial_guess(
     The coarsest level is peeled rim by rim; finer ones start from the coarser result.
     """
     if coarser is None:
-        peeled = onion_fill(level.image, level.hole, level.avoid, patch, seed)
+        # A smaller patch for the exact search: it is the costliest step before the
+        # first preview, and more sources (a better guess) matter more than patch size.
+        peeled = onion_fill(level.image, level.hole, level.avoid, max(3, patch - 2), seed)
         if peeled is None:  # PatchField will explain that nothing is left to copy from
             return np.ascontiguousarray(level.image), None
         return np.ascontiguousarray(peeled[0]), peeled[1]
