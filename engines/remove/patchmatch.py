@@ -75,17 +75,17 @@ class PatchMatchEngine:
                                  request.patch_size))
             for crop in crops
         ]
-        total = sum(len(_em_counts(levels, schedule)) and sum(_em_counts(levels, schedule))
-                    for _, levels in plans)
-        result = image.copy()
+        total = sum(sum(_em_counts(levels, schedule)) for _, levels in plans)
         counter = _StepCounter(total, report)
-        for crop, levels in plans:
-            filled = _fill_crop(
-                ops, levels, request.patch_size, schedule, counter, cancel, crop, request.seed
-            )
-            region = result[crop.slices]
+        filled = [
+            _fill_crop(ops, levels, request.patch_size, schedule, counter, cancel, crop,
+                       request.seed)
+            for crop, levels in plans
+        ]
+        result = image.copy()  # only now: copying a large photo would delay the first preview
+        for (crop, _), crop_pixels in zip(plans, filled, strict=True):
             hole = mask[crop.slices]
-            region[hole] = filled[hole]
+            result[crop.slices][hole] = crop_pixels[hole]
         report(Progress(total, total, "Done", result))
         return RemoveResult(result, device, time.perf_counter() - started)
 
