@@ -35,6 +35,7 @@ class Schedule:
 
 
 REFINE_DIMS = 4
+HUGE_LEVEL = 4_000_000
 
 SCHEDULES = {
     "fast": Schedule(work_pixels=40_000, em_coarsest=6, em_min=2, em_refine=1),
@@ -108,7 +109,8 @@ def _em_counts(levels: list[Level], schedule: Schedule) -> list[int]:
     coarse_to_fine = levels[::-1]
     for i, level in enumerate(coarse_to_fine):
         if level.hole.size > schedule.work_pixels and i > 0:
-            counts.append(schedule.em_refine)
+            # Beyond a few megapixels a level only sharpens what the one below decided.
+            counts.append(1 if level.hole.size > HUGE_LEVEL else schedule.em_refine)
         else:
             counts.append(max(schedule.em_min, schedule.em_coarsest - 2 * i))
     return counts
