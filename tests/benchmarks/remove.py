@@ -13,8 +13,8 @@ On the same images and masks, in the same process, it runs
 
 Cases: photos from ``skimage.data`` resized to about 1 MP (5 % hole), upscaled to
 4000×3000 (2 % hole) and resized to 512×512 (25 % hole), with masks this script draws
-from fixed seeds; then, when ``../shared/data/inpaint`` (beside the checkout) exists, real inpainting cases
-with ground truth (MADF free-form holes) and object-removal cases without it
+from fixed seeds; then, when ``../shared/data/inpaint`` (beside the checkout) exists,
+real inpainting cases with ground truth (MADF free-form holes) and object-removal cases without it
 (latent-diffusion, IOPaint, and the MADF, ZITS and AOT-GAN face cases whose mask covers
 an object that their "ground truth" still shows: see ``OBJECT_MASKS``). Those files are
 only read, never copied.
