@@ -39,7 +39,7 @@ HUGE_LEVEL = 4_000_000
 
 SCHEDULES = {
     "fast": Schedule(work_pixels=40_000, em_coarsest=6, em_min=2, em_refine=1),
-    "balanced": Schedule(work_pixels=90_000, em_coarsest=8, em_min=3, em_refine=2),
+    "balanced": Schedule(work_pixels=90_000, em_coarsest=8, em_min=3, em_refine=1),
     "best": Schedule(work_pixels=250_000, em_coarsest=14, em_min=5, em_refine=3),
 }
 
