@@ -64,7 +64,7 @@ class PatchField:
         in_window = np.zeros((h, w), bool)
         in_window[wy0:wy1, wx0:wx1] = True
         self.valid = inside & ~blocked & ops.asarray(in_window)
-        self.src_y, self.src_x = ops.nonzero(self.valid)
+        self.src_y, self.src_x = _source_sample(ops, self.valid)
         if int(self.src_y.shape[0]) == 0:
             raise InvalidInput(
                 "Not enough of the photo around the hole is left to copy from. "
@@ -291,6 +291,20 @@ def fit_projection(
     dims = int(np.searchsorted(np.cumsum(values) / total, keep) + 1)
     dims = max(min(max_dims, 8), min(max_dims, dims))
     return np.ascontiguousarray(vectors[:dims].reshape(dims, 3, patch, patch), np.float32)
+
+
+def _source_sample(ops: Ops, valid: Array, limit: int = 500_000) -> tuple[Array, Array]:
+    """Coordinates of valid sources for random picks: all of them, or a regular subset.
+
+    At full resolution of a large crop the list would run to millions of entries;
+    random picks only need to reach every region, not every pixel.
+    """
+    count = int(valid.sum())
+    step = max(1, math.ceil(math.sqrt(count / limit)))
+    if step == 1:
+        return ops.nonzero(valid)
+    ys, xs = ops.nonzero(valid[::step, ::step])
+    return ys * step, xs * step
 
 
 def _sign(ops: Ops, a: Array) -> Array:
