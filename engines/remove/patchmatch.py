@@ -111,6 +111,10 @@ def _em_counts(levels: list[Level], schedule: Schedule) -> list[int]:
         if level.hole.size > schedule.work_pixels and i > 0:
             # Beyond a few megapixels a level only sharpens what the one below decided.
             counts.append(1 if level.hole.size > HUGE_LEVEL else schedule.em_refine)
+        elif level.hole.size > schedule.work_pixels:
+            # A thin hole can leave even the coarsest level large: its onion guess is
+            # already good, and full rounds there would cost more than all the rest.
+            counts.append(max(schedule.em_min, schedule.em_coarsest // 2))
         else:
             counts.append(max(schedule.em_min, schedule.em_coarsest - 2 * i))
     return counts
