@@ -13,6 +13,8 @@ import cv2
 import numpy as np
 
 _MAX_SOURCES = 1500
+_MIN_SOURCES = 500
+_PAIR_BUDGET = 9_000_000  # hole pixels × sources compared: keeps the first preview quick
 _BATCH = 512
 
 
@@ -35,8 +37,9 @@ def onion_fill(
     if sy.size == 0:
         return None
     rng = np.random.default_rng(seed)
-    if sy.size > _MAX_SOURCES:
-        pick = rng.choice(sy.size, _MAX_SOURCES, replace=False)
+    limit = int(np.clip(_PAIR_BUDGET // max(1, int(hole.sum())), _MIN_SOURCES, _MAX_SOURCES))
+    if sy.size > limit:
+        pick = rng.choice(sy.size, limit, replace=False)
         sy, sx = sy[pick], sx[pick]
     dy, dx = np.mgrid[-r : r + 1, -r : r + 1]
     sources = image[sy[:, None, None] + dy, sx[:, None, None] + dx].reshape(sy.size, -1)
