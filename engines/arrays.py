@@ -73,15 +73,6 @@ class NumpyOps:
     def quantile(self, a: np.ndarray, q: float) -> float:
         return float(np.quantile(a, q)) if a.size else 0.0
 
-    def index_add(self, out: np.ndarray, index: np.ndarray, values: np.ndarray) -> None:
-        """out[index[i]] += values[i], with repeated indices accumulating (rows of out)."""
-        n = out.shape[0]
-        if values.ndim == 1:
-            out += np.bincount(index, values, minlength=n).astype(out.dtype)
-            return
-        for c in range(values.shape[1]):
-            out[:, c] += np.bincount(index, values[:, c], minlength=n).astype(out.dtype)
-
     def dilate(self, mask: np.ndarray, radius: int) -> np.ndarray:
         """Square dilation: True wherever a (2r+1)² window touches the mask."""
         kernel = np.ones((2 * radius + 1, 2 * radius + 1), np.uint8)
@@ -195,9 +186,6 @@ class TorchOps:
         if flat.numel() > 1_000_000:  # torch.quantile refuses very large inputs
             flat = flat[:: flat.numel() // 1_000_000 + 1]
         return float(self.torch.quantile(flat, q))
-
-    def index_add(self, out: Array, index: Array, values: Array) -> None:
-        out.index_add_(0, index, values.to(out.dtype))
 
     def dilate(self, mask: Array, radius: int) -> Array:
         pooled = self.torch.nn.functional.max_pool2d(

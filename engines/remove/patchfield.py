@@ -25,6 +25,7 @@ from engines.base import InvalidInput
 Ops = NumpyOps | TorchOps
 
 _INF = 3.0e38
+VOTE_PERCENTILE = 0.25  # the patch-distance percentile that sets the voting kernel's width
 
 
 class PatchField:
@@ -45,7 +46,6 @@ class PatchField:
         kernels: np.ndarray | None = None,
     ) -> None:
         self.ops = ops
-        self.sharpness = 0.25  # distance percentile that sets the voting kernel's width
         self.image = image
         self.hole = hole
         self.patch = patch
@@ -243,7 +243,7 @@ class PatchField:
         patch distances, so poor matches contribute little and the fill stays sharp.
         """
         ops, r, w = self.ops, self.r, self.w
-        sigma2 = max(ops.quantile(self.dist, self.sharpness), 1e-6)
+        sigma2 = max(ops.quantile(self.dist, VOTE_PERCENTILE), 1e-6)
         weight = ops.concat([ops.exp(-self.dist / (2.0 * sigma2)) + 1e-4, ops.zeros((1,))])
         centre = ops.full((1,), r * w + r, "int64")  # the dummy's reads stay in the image
         s_lin = ops.concat([self.sy * w + self.sx, centre])
