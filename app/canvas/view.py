@@ -80,6 +80,11 @@ class CanvasView(QGraphicsView):
         self.scene().setSceneRect(QRectF(0, 0, w, h))
         self.fit()
 
+    def replace_photo(self, pixels: np.ndarray) -> None:
+        """Show other pixels of the same size (an operation's result, undo), keeping the mask."""
+        self._photo.set_image(to_qimage(pixels))
+        self.clear_preview()
+
     def refresh_mask(self, rect: Rect | None = None) -> None:
         """Redraw the overlay where the mask changed (everything when ``rect`` is None)."""
         if self.mask is None:

@@ -1,0 +1,365 @@
+"""The main window: canvas, Remove panel, menus, history, files and the job runner."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtGui import (
+    QAction,
+    QCloseEvent,
+    QDragEnterEvent,
+    QDropEvent,
+    QKeySequence,
+    QUndoStack,
+)
+from PySide6.QtWidgets import (
+    QDockWidget,
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QProgressBar,
+)
+
+from app.canvas.view import CanvasView
+from app.document import Document
+from app.history import ImageCommand, MaskCommand
+from app.jobs import JobRunner
+from app.panels.remove_panel import RemovePanel
+from engines import imageio, registry
+from engines.base import EngineError
+
+OPEN_FILTER = "Images ({})".format(" ".join(f"*{e}" for e in imageio.SUPPORTED_LOAD_EXTENSIONS))
+SAVE_FILTER = "Images ({})".format(" ".join(f"*{e}" for e in imageio.SUPPORTED_SAVE_EXTENSIONS))
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, settings: QSettings | None = None) -> None:
+        super().__init__()
+        self.settings = settings or QSettings("Transfigure", "Transfigure")
+        self.setWindowTitle("Transfigure")
+        self.setAcceptDrops(True)
+        self.document: Document | None = None
+        self.canvas = CanvasView()
+        self.setCentralWidget(self.canvas)
+        self.history = QUndoStack(self)
+        self.jobs = JobRunner(self)
+        self.remove_panel = RemovePanel()
+        dock = QDockWidget("Remove", self)
+        dock.setObjectName("remove-dock")
+        dock.setWidget(self.remove_panel)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
+        self._build_status_bar()
+        self._build_actions()
+        self._connect()
+        self.canvas.brush_radius = float(self.settings.value("brush/radius", 20.0))
+        geometry = self.settings.value("window/geometry")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1280, 800)
+        self._update_actions()
+
+    # ------------------------------------------------------------------ set-up
+    def _build_status_bar(self) -> None:
+        self.zoom_label, self.size_label = QLabel(), QLabel()
+        self.device_label = QLabel("CPU")
+        self.job_label = QLabel()
+        self.progress = QProgressBar()
+        self.progress.setMaximumWidth(220)
+        self.progress.hide()
+        bar = self.statusBar()
+        for widget in (self.job_label, self.progress):
+            bar.addWidget(widget)
+        for widget in (self.size_label, self.zoom_label, self.device_label):
+            bar.addPermanentWidget(widget)
+
+    def _action(self, menu, text: str, slot, shortcut=None) -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        action.triggered.connect(slot)
+        menu.addAction(action)
+        self.addAction(action)
+        return action
+
+    def _build_actions(self) -> None:
+        menus = self.menuBar()
+        file = menus.addMenu("&File")
+        self.open_action = self._action(file, "&Open…", self.open_dialog, QKeySequence.Open)
+        self.save_action = self._action(file, "&Save", self.save, QKeySequence.Save)
+        self.save_as_action = self._action(file, "Save &As…", self.save_as, QKeySequence.SaveAs)
+        self.export_mask_action = self._action(file, "Export &Mask…", self.export_mask)
+        file.addSeparator()
+        self._action(file, "&Quit", self.close, QKeySequence.Quit)
+        edit = menus.addMenu("&Edit")
+        undo = self.history.createUndoAction(self, "&Undo")
+        undo.setShortcut(QKeySequence.Undo)
+        redo = self.history.createRedoAction(self, "&Redo")
+        redo.setShortcut(QKeySequence.Redo)
+        edit.addActions([undo, redo])
+        self.addActions([undo, redo])
+        edit.addSeparator()
+        self._action(edit, "&Invert Mask", lambda: self._mask_op("invert"), "Ctrl+I")
+        self._action(edit, "&Clear Mask", lambda: self._mask_op("clear"), "Ctrl+D")
+        self.load_mask_action = self._action(edit, "&Load Mask…", self.load_mask_dialog)
+        view = menus.addMenu("&View")
+        self._action(view, "Zoom &In", lambda: self.canvas.zoom_by(1.25), QKeySequence.ZoomIn)
+        self._action(view, "Zoom &Out", lambda: self.canvas.zoom_by(0.8), QKeySequence.ZoomOut)
+        self._action(view, "&Fit", self.canvas.fit, "Ctrl+0")
+        self._action(view, "&100 %", lambda: self.canvas.set_zoom(1.0), "Ctrl+1")
+        tools = menus.addMenu("&Tools")
+        self._action(tools, "&Brush", lambda: self._set_tool("brush"), "B")
+        self._action(tools, "Bo&x", lambda: self._set_tool("box"), "M")
+        self._action(tools, "Smaller Brush", lambda: self._resize_brush(1 / 1.2), "[")
+        self._action(tools, "Larger Brush", lambda: self._resize_brush(1.2), "]")
+        run = menus.addMenu("&Remove")
+        self.remove_action = self._action(run, "&Remove Selection", self.remove_panel._run,
+                                          "Ctrl+R")
+        self._action(run, "&Cancel", self.jobs.cancel, Qt.Key.Key_Escape)
+        toolbar = self.addToolBar("Main")
+        toolbar.setObjectName("main-toolbar")
+        toolbar.addActions([self.open_action, self.save_action, undo, redo, self.remove_action])
+
+    def _connect(self) -> None:
+        self.canvas.mask_edited.connect(lambda e: self.history.push(MaskCommand(self.canvas, e)))
+        self.canvas.zoom_changed.connect(lambda z: self.zoom_label.setText(f"{z * 100:.0f} %"))
+        self.remove_panel.run_requested.connect(self.run_remove)
+        self.remove_panel.cancel_requested.connect(self.jobs.cancel)
+        self.jobs.busy_changed.connect(self._busy)
+        self.jobs.progress.connect(self._progress)
+        self.jobs.preview.connect(self.canvas.show_preview)
+        self.jobs.finished.connect(self._remove_done)
+        self.jobs.failed.connect(self._failed)
+        self.jobs.cancelled.connect(self._cancelled)
+        self.history.cleanChanged.connect(lambda _: self._update_title())
+
+    # ------------------------------------------------------------------- files
+    def open_dialog(self) -> None:
+        folder = str(self.settings.value("files/last_folder", str(Path.home())))
+        path, _ = QFileDialog.getOpenFileName(self, "Open photo", folder, OPEN_FILTER)
+        if path:
+            self.open_path(path)
+
+    def open_path(self, path: str | Path) -> bool:
+        if self.jobs.busy or not self._may_discard():
+            return False
+        try:
+            loaded = imageio.load_image(path)
+        except EngineError as exc:
+            self._error("Cannot open the photo", exc.message, exc.detail)
+            return False
+        self.document = Document(loaded, loaded.pixels)
+        self.canvas.set_image(loaded.pixels)
+        self.history.clear()
+        self.settings.setValue("files/last_folder", str(Path(path).resolve().parent))
+        w, h = self.document.size
+        self.size_label.setText(f"{w} × {h}")
+        self._update_actions()
+        self._update_title()
+        return True
+
+    def save(self) -> bool:
+        if self.document is None:
+            return False
+        answer = QMessageBox.question(
+            self, "Replace the original?",
+            f"Save over the original file {self.document.path.name}? It cannot be restored.",
+            QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Cancel,
+        )
+        if answer != QMessageBox.StandardButton.Save:
+            return False
+        return self._write(self.document.path, allow_original=True)
+
+    def save_as(self) -> bool:
+        if self.document is None:
+            return False
+        suggestion = self.document.path.with_name(self.document.path.stem + "-edited.png")
+        path, _ = QFileDialog.getSaveFileName(self, "Save photo as", str(suggestion), SAVE_FILTER)
+        return bool(path) and self._write(Path(path), allow_original=False)
+
+    def _write(self, path: Path, allow_original: bool) -> bool:
+        doc = self.document
+        assert doc is not None
+        try:
+            imageio.save_image(
+                path, doc.pixels, alpha=doc.source.alpha, bit_depth=doc.source.bit_depth,
+                icc_profile=doc.source.icc_profile, exif=doc.source.exif, overwrite=True,
+                protect=None if allow_original else doc.path, allow_original=allow_original,
+            )
+        except EngineError as exc:
+            self._error("Cannot save the photo", exc.message, exc.detail)
+            return False
+        self.history.setClean()
+        self.statusBar().showMessage(f"Saved {path}", 4000)
+        return True
+
+    def export_mask(self) -> None:
+        if self.document is None or self.canvas.mask is None:
+            return
+        suggestion = self.document.path.with_name(self.document.path.stem + "-mask.png")
+        path, _ = QFileDialog.getSaveFileName(self, "Export mask", str(suggestion), SAVE_FILTER)
+        if not path:
+            return
+        selection = self.canvas.mask.selection.astype(np.float32)
+        try:
+            imageio.save_image(path, np.repeat(selection[..., None], 3, axis=2), overwrite=True,
+                               protect=self.document.path)
+        except EngineError as exc:
+            self._error("Cannot export the mask", exc.message, exc.detail)
+
+    def load_mask_dialog(self) -> None:
+        if self.document is None:
+            return
+        folder = str(self.document.path.parent)
+        path, _ = QFileDialog.getOpenFileName(self, "Load mask", folder, OPEN_FILTER)
+        if path:
+            self.load_mask(path)
+
+    def load_mask(self, path: str | Path) -> bool:
+        assert self.document is not None and self.canvas.mask is not None
+        w, h = self.document.size
+        try:
+            selection = imageio.load_mask(path, shape=(h, w))
+        except EngineError as exc:
+            self._error("Cannot load the mask", exc.message, exc.detail)
+            return False
+        self.canvas.mask.begin()
+        self.canvas.refresh_mask(self.canvas.mask.load(selection))
+        self.history.push(MaskCommand(self.canvas, self.canvas.mask.end(), "Load mask"))
+        return True
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 - Qt API
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802 - Qt API
+        urls = [u for u in event.mimeData().urls() if u.isLocalFile()]
+        if urls:
+            self.open_path(urls[0].toLocalFile())
+            event.acceptProposedAction()
+
+    # ------------------------------------------------------------------ remove
+    def run_remove(self, engine_name: str, quality: str) -> None:
+        if self.document is None or self.canvas.mask is None or self.jobs.busy:
+            return
+        from engines.remove.request import RemoveRequest
+
+        entry = registry.get("remove", engine_name)
+        request = RemoveRequest(self.document.pixels, self.canvas.mask.selection,
+                                quality=quality)
+        try:
+            request.validate()
+        except EngineError as exc:
+            self._error("Cannot remove", exc.message, exc.detail)
+            return
+        engine = entry.load()()
+        self._before = self.document.pixels
+        self.jobs.start(lambda report, token: engine.run(request, report, token))
+
+    def _remove_done(self, result) -> None:
+        self.canvas.clear_preview()
+        self.history.push(ImageCommand(self._show_pixels, self._before, result.image, "Remove"))
+        self.statusBar().showMessage(f"Filled in {result.seconds:.1f} s", 4000)
+
+    def _show_pixels(self, pixels: np.ndarray) -> None:
+        assert self.document is not None
+        self.document.pixels = pixels
+        self.canvas.replace_photo(pixels)
+
+    def _progress(self, step: int, total: int, message: str, eta: float) -> None:
+        self.progress.setRange(0, max(total, 1))
+        self.progress.setValue(step)
+        left = f" — about {eta:.0f} s left" if eta >= 0 else ""
+        self.job_label.setText(f"{message}{left}")
+
+    def _busy(self, busy: bool) -> None:
+        self.remove_panel.set_busy(busy)
+        self.progress.setVisible(busy)
+        if not busy:
+            self.job_label.clear()
+        self._update_actions()
+
+    def _cancelled(self) -> None:
+        self.canvas.clear_preview()
+        self.statusBar().showMessage("Cancelled; the photo is unchanged.", 4000)
+
+    def _failed(self, message: str, detail: str) -> None:
+        self.canvas.clear_preview()
+        self._error("Remove did not finish", message, detail)
+
+    # ------------------------------------------------------------------ helpers
+    def _mask_op(self, name: str) -> None:
+        mask = self.canvas.mask
+        if mask is None:
+            return
+        mask.begin()
+        self.canvas.refresh_mask(getattr(mask, name)())
+        label = {"invert": "Invert mask", "clear": "Clear mask"}[name]
+        self.history.push(MaskCommand(self.canvas, mask.end(), label))
+
+    def _set_tool(self, tool: str) -> None:
+        self.canvas.tool = tool
+
+    def _resize_brush(self, factor: float) -> None:
+        self.canvas.brush_radius = float(np.clip(self.canvas.brush_radius * factor, 1, 2000))
+        self.settings.setValue("brush/radius", self.canvas.brush_radius)
+
+    def _update_actions(self) -> None:
+        has_doc = self.document is not None
+        idle = not self.jobs.busy
+        for action in (self.save_action, self.save_as_action, self.export_mask_action,
+                       self.load_mask_action):
+            action.setEnabled(has_doc and idle)
+        self.remove_action.setEnabled(has_doc and idle)
+        self.open_action.setEnabled(idle)
+        self.remove_panel.run_button.setEnabled(has_doc and idle)
+
+    def _update_title(self) -> None:
+        if self.document is None:
+            self.setWindowTitle("Transfigure")
+            return
+        star = "" if self.history.isClean() else " *"
+        self.setWindowTitle(f"{self.document.path.name}{star} — Transfigure")
+
+    def _error(self, title: str, message: str, detail: str = "") -> None:
+        box = QMessageBox(QMessageBox.Icon.Warning, title, message, parent=self)
+        if detail:
+            box.setDetailedText(detail)
+        box.open()
+        self.last_error = message
+
+    def _may_discard(self) -> bool:
+        if self.document is None or self.history.isClean():
+            return True
+        answer = QMessageBox.question(
+            self, "Unsaved changes", "Discard the changes to this photo?",
+            QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Cancel,
+        )
+        return answer == QMessageBox.StandardButton.Discard
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt API
+        if not self._may_discard():
+            event.ignore()
+            return
+        self.jobs.shutdown()
+        self.settings.setValue("window/geometry", self.saveGeometry())
+        event.accept()
+
+
+def run_window(files: list[str]) -> int:
+    """Start the Qt application with the main window; open the first file given."""
+    import sys
+
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    window = MainWindow()
+    window.show()
+    if files:
+        window.open_path(files[0])
+    return app.exec()
