@@ -134,7 +134,8 @@ class MainWindow(QMainWindow):
         self.jobs.finished.connect(self._remove_done)
         self.jobs.failed.connect(self._failed)
         self.jobs.cancelled.connect(self._cancelled)
-        self.history.cleanChanged.connect(lambda _: self._update_title())
+        # Bound methods (not lambdas) are disconnected when the window is destroyed.
+        self.history.cleanChanged.connect(self._clean_changed)
 
     # ------------------------------------------------------------------- files
     def open_dialog(self) -> None:
@@ -317,6 +318,9 @@ class MainWindow(QMainWindow):
         self.remove_action.setEnabled(has_doc and idle)
         self.open_action.setEnabled(idle)
         self.remove_panel.run_button.setEnabled(has_doc and idle)
+
+    def _clean_changed(self, _clean: bool) -> None:
+        self._update_title()
 
     def _update_title(self) -> None:
         if self.document is None:
