@@ -116,7 +116,7 @@ class MainWindow(QMainWindow):
         self._action(tools, "Smaller Brush", lambda: self._resize_brush(1 / 1.2), "[")
         self._action(tools, "Larger Brush", lambda: self._resize_brush(1.2), "]")
         run = menus.addMenu("&Remove")
-        self.remove_action = self._action(run, "&Remove Selection", self.remove_panel._run,
+        self.remove_action = self._action(run, "&Remove Selection", self.remove_panel.request_run,
                                           "Ctrl+R")
         self._action(run, "&Cancel", self.jobs.cancel, Qt.Key.Key_Escape)
         toolbar = self.addToolBar("Main")

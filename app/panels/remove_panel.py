@@ -56,14 +56,14 @@ class RemovePanel(QWidget):
         layout.addWidget(self.run_button)
         layout.addWidget(self.cancel_button)
         layout.addStretch(1)
-        self.run_button.clicked.connect(self._run)
+        self.run_button.clicked.connect(self.request_run)
         self.cancel_button.clicked.connect(self.cancel_requested)
 
     def set_busy(self, busy: bool) -> None:
-        self.run_button.setEnabled(not busy)
+        """Lock the choices while a job runs (the window decides when Remove may run)."""
         self.engine.setEnabled(not busy)
         self.quality.setEnabled(not busy)
         self.cancel_button.setEnabled(busy)
 
-    def _run(self) -> None:
+    def request_run(self) -> None:
         self.run_requested.emit(self.engine.currentData(), self.quality.currentData())

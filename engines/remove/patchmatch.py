@@ -103,12 +103,17 @@ class _StepCounter:
         self.report(Progress(self.step, self.total, message, preview, box))
 
 
+def _refined(level: Level, depth: int, schedule: Schedule) -> bool:
+    """Whether a level (``depth`` counted from the coarsest) only sharpens the one below."""
+    return depth > 0 and level.hole.size > schedule.work_pixels
+
+
 def _em_counts(levels: list[Level], schedule: Schedule) -> list[int]:
     """EM rounds per level, coarsest first: many where it is cheap, few at full size."""
     counts = []
     coarse_to_fine = levels[::-1]
     for i, level in enumerate(coarse_to_fine):
-        if level.hole.size > schedule.work_pixels and i > 0:
+        if _refined(level, i, schedule):
             # Beyond a few megapixels a level only sharpens what the one below decided.
             counts.append(1 if level.hole.size > HUGE_LEVEL else schedule.em_refine)
         elif level.hole.size > schedule.work_pixels:
@@ -145,7 +150,7 @@ def _fill_crop(
         image = ops.asarray(start)
         hole = ops.asarray(level.hole)
         avoid = None if level.avoid is None else ops.asarray(level.avoid)
-        refining = depth > 0 and level.hole.size > schedule.work_pixels
+        refining = _refined(level, depth, schedule)
         window = _source_window(field, level, patch) if refining else None
         # Refined levels only sharpen: a shorter projection is enough and halves the
         # filtering, which dominates at full resolution.

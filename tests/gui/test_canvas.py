@@ -4,29 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QPoint, QPointF, Qt
-from PySide6.QtGui import QMouseEvent
-from PySide6.QtWidgets import QApplication
+from PySide6.QtCore import QPointF, Qt
 
 from app.canvas.view import CanvasView
+from tests.gui.mouse import drag
 from tests.unit.conftest import periodic_texture
-
-
-def send(view: CanvasView, kind, pos: QPoint, button, buttons) -> None:
-    """A real QMouseEvent to the viewport (QTest's moves carry no pressed buttons)."""
-    local = QPointF(pos)
-    event = QMouseEvent(kind, local, view.viewport().mapToGlobal(local), button, buttons,
-                        Qt.KeyboardModifier.NoModifier)
-    QApplication.sendEvent(view.viewport(), event)
-
-
-def drag(view: CanvasView, points: list[tuple[float, float]], button=Qt.MouseButton.LeftButton):
-    """Press at the first photo pixel, move through the rest, release at the last."""
-    where = [view.mapFromScene(QPointF(x, y)) for x, y in points]
-    send(view, QMouseEvent.Type.MouseButtonPress, where[0], button, button)
-    for p in where[1:]:
-        send(view, QMouseEvent.Type.MouseMove, p, Qt.MouseButton.NoButton, button)
-    send(view, QMouseEvent.Type.MouseButtonRelease, where[-1], button, Qt.MouseButton.NoButton)
 
 
 @pytest.fixture

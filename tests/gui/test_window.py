@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QApplication
 
 from app.window import MainWindow
 from engines import imageio
-from tests.gui.test_canvas import drag
+from tests.gui.mouse import drag
 from tests.unit.conftest import noise_texture
 
 
