@@ -100,7 +100,9 @@ class _StepCounter:
     def advance(self, message: str, preview: np.ndarray, crop: Crop, steps: int = 1) -> None:
         self.step += steps
         box = (crop.x0, crop.y0, crop.x1 - crop.x0, crop.y1 - crop.y0)
-        self.report(Progress(self.step, self.total, message, preview, box))
+        # A copy: on the CPU the preview is the working buffer itself, which the next
+        # vote rewrites while a window on another thread may still be drawing it.
+        self.report(Progress(self.step, self.total, message, preview.copy(), box))
 
 
 def _refined(level: Level, depth: int, schedule: Schedule) -> bool:
