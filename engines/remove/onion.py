@@ -49,12 +49,19 @@ def onion_fill(
     est[hole] = 0.0
     origin = np.full((h, w, 2), -1, np.int64)
     filled = ~hole
-    cross = np.array([[0, 1, 0], [1, 1, 1], [0, 1, 0]], np.uint8)
-    while not filled.all():
-        rim = (cv2.dilate(filled.astype(np.uint8), cross) > 0) & ~filled
-        if not rim.any():  # cannot happen for a hole with any known pixel; stay safe
-            rim = ~filled
-        qy, qx = np.nonzero(rim)
+    # The hole's pixels still to fill, in row-major order; each round takes those with
+    # a filled 4-neighbour. Working on this list, not on whole-level masks, keeps a
+    # round's cost to the hole's size.
+    left_y, left_x = np.nonzero(hole)
+    while left_y.size:
+        up, down = np.maximum(left_y - 1, 0), np.minimum(left_y + 1, h - 1)
+        west, east = np.maximum(left_x - 1, 0), np.minimum(left_x + 1, w - 1)
+        on_rim = (filled[up, left_x] | filled[down, left_x]
+                  | filled[left_y, west] | filled[left_y, east])
+        if not on_rim.any():  # cannot happen for a hole with any known pixel; stay safe
+            on_rim[:] = True
+        qy, qx = left_y[on_rim], left_x[on_rim]
+        left_y, left_x = left_y[~on_rim], left_x[~on_rim]
         cy, cx = np.clip(qy, r, h - r - 1), np.clip(qx, r, w - r - 1)
         for start in range(0, qy.size, _BATCH):
             part = slice(start, start + _BATCH)
@@ -75,5 +82,5 @@ def onion_fill(
             est[qy[part], qx[part]] = image[oy, ox]
             origin[qy[part], qx[part], 0] = oy
             origin[qy[part], qx[part], 1] = ox
-        filled = filled | rim
+        filled[qy, qx] = True
     return est, origin
