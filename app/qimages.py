@@ -28,13 +28,17 @@ def from_qimage(image: QImage) -> np.ndarray:
     return buffer[:, : 3 * w].reshape(h, w, 3).copy()
 
 
-def mask_overlay(mask: np.ndarray, color: QColor) -> QImage:
-    """A premultiplied ARGB image: ``color`` (with its alpha) where the mask is set."""
-    h, w = mask.shape
-    alpha = color.alphaF()
-    bgra = np.zeros((h, w, 4), np.uint8)  # ARGB32 is B, G, R, A in memory on little-endian
-    bgra[mask] = (
-        round(color.blue() * alpha), round(color.green() * alpha),
-        round(color.red() * alpha), color.alpha(),
-    )
+def mask_overlay(coverage: np.ndarray, color: QColor) -> QImage:
+    """A premultiplied ARGB image of ``color``, as opaque as the mask covers each pixel.
+
+    ``coverage`` is uint8 (255 = fully selected) or bool; ``color``'s own alpha scales it,
+    so a soft brush's falloff shows as a fading tint.
+    """
+    cover = coverage.astype(np.uint16) * 255 if coverage.dtype == bool else coverage
+    h, w = cover.shape
+    alpha = (cover.astype(np.uint32) * color.alpha() + 127) // 255
+    bgra = np.empty((h, w, 4), np.uint8)  # ARGB32 is B, G, R, A in memory on little-endian
+    for channel, value in enumerate((color.blue(), color.green(), color.red())):
+        bgra[..., channel] = (alpha * value + 127) // 255
+    bgra[..., 3] = alpha
     return QImage(bgra.data, w, h, 4 * w, QImage.Format.Format_ARGB32_Premultiplied).copy()

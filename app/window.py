@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QSettings, Qt
@@ -26,43 +28,67 @@ from PySide6.QtWidgets import (
 from app.canvas.view import CanvasView
 from app.document import Document
 from app.history import ImageCommand, MaskCommand
-from app.jobs import JobRunner
-from app.panels.remove_panel import RemovePanel
-from engines import imageio, registry
+from app.jobs import JobRunner, Work
+from app.panels import PANEL_TYPES, OperationPanel
+from app.tool_options import ToolOptionsBar
+from engines import imageio
 from engines.base import EngineError
+from engines.blend import blend_by_alpha
 
 OPEN_FILTER = "Images ({})".format(" ".join(f"*{e}" for e in imageio.SUPPORTED_LOAD_EXTENSIONS))
 SAVE_FILTER = "Images ({})".format(" ".join(f"*{e}" for e in imageio.SUPPORTED_SAVE_EXTENSIONS))
 
 
 class MainWindow(QMainWindow):
+    """The editor: one photo, its selection, one dock per operation, one job at a time.
+
+    It is also the ``Workspace`` the panels use (``start_job``, ``apply_result``,
+    ``show_error``, ``show_status``), so operations never reach into the window.
+    """
+
     def __init__(self, settings: QSettings | None = None) -> None:
         super().__init__()
         self.settings = settings or QSettings("Transfigure", "Transfigure")
         self.setWindowTitle("Transfigure")
         self.setAcceptDrops(True)
         self.document: Document | None = None
+        self.last_error = ""
         self.canvas = CanvasView()
         self.setCentralWidget(self.canvas)
         self.history = QUndoStack(self)
         self.jobs = JobRunner(self)
-        self.remove_panel = RemovePanel()
-        dock = QDockWidget("Remove", self)
-        dock.setObjectName("remove-dock")
-        dock.setWidget(self.remove_panel)
-        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
+        self._on_done: Callable[[Any], None] | None = None
+        self.panels: dict[str, OperationPanel] = {}
+        self.docks: dict[str, QDockWidget] = {}
+        for panel_type in PANEL_TYPES:
+            self._add_panel(panel_type(self))
+        self.tool_options = ToolOptionsBar(self.canvas, self.settings, self)
         self._build_status_bar()
         self._build_actions()
         self._connect()
-        self.canvas.brush_radius = float(self.settings.value("brush/radius", 20.0))
         geometry = self.settings.value("window/geometry")
         if geometry is not None:
             self.restoreGeometry(geometry)
         else:
             self.resize(1280, 800)
+        state = self.settings.value("window/state")
+        if state is not None:
+            self.restoreState(state)
+        for panel in self.panels.values():
+            panel.restore_settings(self.settings)
         self._update_actions()
 
     # ------------------------------------------------------------------ set-up
+    def _add_panel(self, panel: OperationPanel) -> None:
+        dock = QDockWidget(panel.title, self)
+        dock.setObjectName(f"{panel.key}-dock")
+        dock.setWidget(panel)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
+        if self.docks:
+            self.tabifyDockWidget(next(iter(self.docks.values())), dock)
+        self.panels[panel.key] = panel
+        self.docks[panel.key] = dock
+
     def _build_status_bar(self) -> None:
         self.zoom_label, self.size_label = QLabel(), QLabel()
         self.device_label = QLabel("CPU")
@@ -102,36 +128,60 @@ class MainWindow(QMainWindow):
         edit.addActions([undo, redo])
         self.addActions([undo, redo])
         edit.addSeparator()
-        self._action(edit, "&Invert Mask", lambda: self._mask_op("invert"), "Ctrl+I")
-        self._action(edit, "&Clear Mask", lambda: self._mask_op("clear"), "Ctrl+D")
-        self.load_mask_action = self._action(edit, "&Load Mask…", self.load_mask_dialog)
+        self.mask_actions = [
+            self._action(edit, "&Invert Mask", lambda: self._mask_op("invert"), "Ctrl+I"),
+            self._action(edit, "&Clear Mask", lambda: self._mask_op("clear"), "Ctrl+D"),
+            self._action(edit, "&Load Mask…", self.load_mask_dialog),
+        ]
         view = menus.addMenu("&View")
         self._action(view, "Zoom &In", lambda: self.canvas.zoom_by(1.25), QKeySequence.ZoomIn)
         self._action(view, "Zoom &Out", lambda: self.canvas.zoom_by(0.8), QKeySequence.ZoomOut)
         self._action(view, "&Fit", self.canvas.fit, "Ctrl+0")
         self._action(view, "&100 %", lambda: self.canvas.set_zoom(1.0), "Ctrl+1")
+        view.addSeparator()
+        self.split_action = self._action(view, "&Split Before/After", self._toggle_split, "Y")
+        self.split_action.setCheckable(True)
+        self.split_action.setToolTip(
+            "Show the photo as opened left of a line you drag (Y); hold \\ to see all of it"
+        )
+        view.addSeparator()
+        panels = view.addMenu("&Panels")
+        for dock in self.docks.values():
+            panels.addAction(dock.toggleViewAction())
+        panels.addAction(self.tool_options.toggleViewAction())
         tools = menus.addMenu("&Tools")
-        self._action(tools, "&Brush", lambda: self._set_tool("brush"), "B")
-        self._action(tools, "Bo&x", lambda: self._set_tool("box"), "M")
-        self._action(tools, "Smaller Brush", lambda: self._resize_brush(1 / 1.2), "[")
-        self._action(tools, "Larger Brush", lambda: self._resize_brush(1.2), "]")
-        run = menus.addMenu("&Remove")
-        self.remove_action = self._action(run, "&Remove Selection", self.remove_panel.request_run,
-                                          "Ctrl+R")
-        self._action(run, "&Cancel", self.jobs.cancel, Qt.Key.Key_Escape)
+        tools.addActions(list(self.tool_options.tool_actions.values()))
+        self.addActions(list(self.tool_options.tool_actions.values()))
+        self._action(tools, "Smaller Brush", lambda: self.tool_options.scale_radius(1 / 1.2), "[")
+        self._action(tools, "Larger Brush", lambda: self.tool_options.scale_radius(1.2), "]")
+        operations = menus.addMenu("&Operations")
+        for panel in self.panels.values():
+            operations.addAction(panel.run_action)
+            self.addAction(panel.run_action)
+        operations.addSeparator()
+        self.cancel_action = self._action(operations, "&Cancel", self.jobs.cancel,
+                                          Qt.Key.Key_Escape)
         toolbar = self.addToolBar("Main")
         toolbar.setObjectName("main-toolbar")
-        toolbar.addActions([self.open_action, self.save_action, undo, redo, self.remove_action])
+        toolbar.addActions([self.open_action, self.save_action, undo, redo])
+        toolbar.addSeparator()
+        toolbar.addActions([p.run_action for p in self.panels.values()])
+        toolbar.addActions([self.cancel_action, self.split_action])
+        self.addToolBarBreak()
+        self.addToolBar(self.tool_options)
 
     def _connect(self) -> None:
         self.canvas.mask_edited.connect(lambda e: self.history.push(MaskCommand(self.canvas, e)))
         self.canvas.zoom_changed.connect(lambda z: self.zoom_label.setText(f"{z * 100:.0f} %"))
-        self.remove_panel.run_requested.connect(self.run_remove)
-        self.remove_panel.cancel_requested.connect(self.jobs.cancel)
+        self.canvas.comparing_changed.connect(self._comparing)
+        for panel in self.panels.values():
+            cancel = getattr(panel, "cancel_button", None)
+            if cancel is not None:
+                cancel.clicked.connect(self.jobs.cancel)
         self.jobs.busy_changed.connect(self._busy)
         self.jobs.progress.connect(self._progress)
         self.jobs.preview.connect(self.canvas.show_preview)
-        self.jobs.finished.connect(self._remove_done)
+        self.jobs.finished.connect(self._job_finished)
         self.jobs.failed.connect(self._failed)
         self.jobs.cancelled.connect(self._cancelled)
         # Bound methods (not lambdas) are disconnected when the window is destroyed.
@@ -154,6 +204,8 @@ class MainWindow(QMainWindow):
             return False
         self.document = Document(loaded, loaded.pixels)
         self.canvas.set_image(loaded.pixels)
+        self.canvas.set_before(loaded.pixels)
+        self.split_action.setChecked(False)
         self.history.clear()
         self.settings.setValue("files/last_folder", str(Path(path).resolve().parent))
         w, h = self.document.size
@@ -243,28 +295,48 @@ class MainWindow(QMainWindow):
             self.open_path(urls[0].toLocalFile())
             event.acceptProposedAction()
 
-    # ------------------------------------------------------------------ remove
-    def run_remove(self, engine_name: str, quality: str) -> None:
-        if self.document is None or self.canvas.mask is None or self.jobs.busy:
-            return
-        from engines.remove.request import RemoveRequest
+    # --------------------------------------------------------------- workspace
+    def start_job(self, work: Work, on_done: Callable[[Any], None]) -> bool:
+        """Run ``work`` on the job runner; ``on_done(result)`` runs only if it succeeds."""
+        if self.document is None or not self.jobs.start(work):
+            return False
+        self._on_done = on_done
+        return True
 
-        entry = registry.get("remove", engine_name)
-        request = RemoveRequest(self.document.pixels, self.canvas.mask.selection,
-                                quality=quality)
-        try:
-            request.validate()
-        except EngineError as exc:
-            self._error("Cannot remove", exc.message, exc.detail)
-            return
-        engine = entry.load()()
-        self._before = self.document.pixels
-        self.jobs.start(lambda report, token: engine.run(request, report, token))
+    def apply_result(
+        self, pixels: np.ndarray, label: str, alpha: np.ndarray | None = None,
+        clear_mask: bool = True,
+    ) -> None:
+        """The result as one undo step; the mask it used is cleared in the same step.
 
-    def _remove_done(self, result) -> None:
+        Undo gives back both the photo and the selection, so the user can adjust the
+        mask and run again, as in Photoshop.
+        """
+        assert self.document is not None
+        before = self.document.pixels
+        if alpha is not None:
+            pixels = blend_by_alpha(before, pixels, alpha)
         self.canvas.clear_preview()
-        self.history.push(ImageCommand(self._show_pixels, self._before, result.image, "Remove"))
-        self.statusBar().showMessage(f"Filled in {result.seconds:.1f} s", 4000)
+        self.history.beginMacro(label)
+        self.history.push(ImageCommand(self._show_pixels, before, pixels, label))
+        mask = self.canvas.mask
+        if clear_mask and mask is not None and mask.selection.any():
+            mask.begin()
+            self.canvas.refresh_mask(mask.clear())
+            self.history.push(MaskCommand(self.canvas, mask.end(), "Clear mask"))
+        self.history.endMacro()
+
+    def show_error(self, title: str, message: str, detail: str = "") -> None:
+        self._error(title, message, detail)
+
+    def show_status(self, message: str) -> None:
+        self.statusBar().showMessage(message, 5000)
+
+    def _job_finished(self, result: Any) -> None:
+        on_done, self._on_done = self._on_done, None
+        self.canvas.clear_preview()
+        if on_done is not None:
+            on_done(result)
 
     def _show_pixels(self, pixels: np.ndarray) -> None:
         assert self.document is not None
@@ -278,19 +350,22 @@ class MainWindow(QMainWindow):
         self.job_label.setText(f"{message}{left}")
 
     def _busy(self, busy: bool) -> None:
-        self.remove_panel.set_busy(busy)
         self.progress.setVisible(busy)
+        self.canvas.editable = not busy
+        self.canvas.refresh_cursor()
         if not busy:
             self.job_label.clear()
         self._update_actions()
 
     def _cancelled(self) -> None:
+        self._on_done = None
         self.canvas.clear_preview()
         self.statusBar().showMessage("Cancelled; the photo is unchanged.", 4000)
 
     def _failed(self, message: str, detail: str) -> None:
+        self._on_done = None
         self.canvas.clear_preview()
-        self._error("Remove did not finish", message, detail)
+        self._error("The operation did not finish", message, detail)
 
     # ------------------------------------------------------------------ helpers
     def _mask_op(self, name: str) -> None:
@@ -302,22 +377,27 @@ class MainWindow(QMainWindow):
         label = {"invert": "Invert mask", "clear": "Clear mask"}[name]
         self.history.push(MaskCommand(self.canvas, mask.end(), label))
 
-    def _set_tool(self, tool: str) -> None:
-        self.canvas.tool = tool
+    def _toggle_split(self, on: bool) -> None:
+        self.canvas.set_split(on)
+        self.split_action.setChecked(self.canvas.split_x is not None)
 
-    def _resize_brush(self, factor: float) -> None:
-        self.canvas.brush_radius = float(np.clip(self.canvas.brush_radius * factor, 1, 2000))
-        self.settings.setValue("brush/radius", self.canvas.brush_radius)
+    def _comparing(self, on: bool) -> None:
+        if on:
+            self.statusBar().showMessage("Showing the photo as it was opened (release \\)")
+        else:
+            self.statusBar().clearMessage()
 
     def _update_actions(self) -> None:
         has_doc = self.document is not None
         idle = not self.jobs.busy
         for action in (self.save_action, self.save_as_action, self.export_mask_action,
-                       self.load_mask_action):
+                       *self.mask_actions):
             action.setEnabled(has_doc and idle)
-        self.remove_action.setEnabled(has_doc and idle)
+        self.split_action.setEnabled(has_doc)
         self.open_action.setEnabled(idle)
-        self.remove_panel.run_button.setEnabled(has_doc and idle)
+        self.cancel_action.setEnabled(not idle)
+        for panel in self.panels.values():
+            panel.update_state(has_doc, idle)
 
     def _clean_changed(self, _clean: bool) -> None:
         self._update_title()
@@ -352,6 +432,9 @@ class MainWindow(QMainWindow):
             return
         self.jobs.shutdown()
         self.settings.setValue("window/geometry", self.saveGeometry())
+        self.settings.setValue("window/state", self.saveState())
+        for panel in self.panels.values():
+            panel.save_settings(self.settings)
         event.accept()
 
 

@@ -18,6 +18,7 @@ class ImageItem(QGraphicsItem):
         super().__init__()
         self._image = image or QImage()
         self._target = QRectF()
+        self._clip = QRectF()
         # Without it, exposedRect is the whole item and every update repaints it all.
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemUsesExtendedStyleOption)
 
@@ -29,6 +30,11 @@ class ImageItem(QGraphicsItem):
         self.prepareGeometryChange()
         self._image = image
         self._target = QRectF(target) if target is not None else QRectF()
+        self.update()
+
+    def set_clip(self, clip: QRectF | None) -> None:
+        """Paint only inside ``clip`` (scene pixels), e.g. the "before" half of a split view."""
+        self._clip = QRectF(clip) if clip is not None else QRectF()
         self.update()
 
     def boundingRect(self) -> QRectF:  # noqa: N802 - Qt API
@@ -43,6 +49,8 @@ class ImageItem(QGraphicsItem):
             return
         bounds = self.boundingRect()
         exposed = option.exposedRect.intersected(bounds)
+        if not self._clip.isNull():
+            exposed = exposed.intersected(self._clip)
         if exposed.isEmpty():
             return
         sx = self._image.width() / bounds.width()

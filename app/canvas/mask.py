@@ -3,8 +3,9 @@
 A brush dab on a 12-megapixel photo must cost what the dab covers, not what the photo
 covers: painting touches only the stroke's bounding box, and undo keeps copies of just
 the 64×64 tiles a stroke changed (copied the first time the stroke reaches them).
-Coverage is 0–255 so a soft brush shows its falloff; engines get ``selection``, the
-pixels at least half covered.
+Coverage is 0–255 so a soft brush shows its falloff. Engines fill ``selection`` (every
+pixel covered at all, give or take the faint rest a soft eraser leaves), and the result
+is blended back by ``alpha`` so a soft edge fades into the photo instead of a seam.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import cv2
 import numpy as np
 
 TILE = 64
+SELECTED_MIN = 13  # coverage (of 255) below which a pixel counts as unselected (~5 %)
 Rect = tuple[int, int, int, int]  # x, y, width, height in photo pixels
 
 
@@ -43,8 +45,20 @@ class MaskLayer:
 
     @property
     def selection(self) -> np.ndarray:
-        """The mask the engines get: True where coverage is at least half."""
-        return self.coverage >= 128
+        """The pixels an engine may change: covered by more than a faint trace."""
+        return self.coverage >= SELECTED_MIN
+
+    @property
+    def alpha(self) -> np.ndarray:
+        """How much of an engine's result each pixel takes (0 outside ``selection``)."""
+        alpha = self.coverage.astype(np.float32) * np.float32(1 / 255)
+        alpha[self.coverage < SELECTED_MIN] = 0.0
+        return alpha
+
+    @property
+    def is_soft(self) -> bool:
+        """Whether any selected pixel is only partly covered (a soft brush was used)."""
+        return bool(((self.coverage >= SELECTED_MIN) & (self.coverage < 255)).any())
 
     # ------------------------------------------------------------------ editing
     def begin(self) -> None:

@@ -1,18 +1,32 @@
-"""The canvas widget: the photo, its selection overlay and previews; brush and box tools.
+r"""The canvas widget: the photo, its selection overlay and previews; brush and box tools.
 
 Coordinates: the scene is the photo in pixels, so a mouse position maps to a photo
 pixel through the view's transform alone. Zoom is the transform's scale.
+
+Besides painting: Space+drag or the middle button pans, the wheel zooms, holding ``\``
+shows the photo as it was opened, and the split view shows it left of a draggable line.
 """
 
 from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QImage, QMouseEvent, QPainter, QPen, QWheelEvent
+from PySide6.QtGui import (
+    QColor,
+    QImage,
+    QKeyEvent,
+    QMouseEvent,
+    QPainter,
+    QPen,
+    QWheelEvent,
+)
 from PySide6.QtWidgets import (
     QGraphicsEllipseItem,
+    QGraphicsItem,
+    QGraphicsLineItem,
     QGraphicsRectItem,
     QGraphicsScene,
+    QGraphicsSimpleTextItem,
     QGraphicsView,
     QWidget,
 )
@@ -33,6 +47,7 @@ class CanvasView(QGraphicsView):
 
     mask_edited = Signal(object)
     zoom_changed = Signal(float)
+    comparing_changed = Signal(bool)  # the whole "before" photo is shown (``\`` held)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -43,11 +58,30 @@ class CanvasView(QGraphicsView):
         self.setMouseTracking(True)
         self.setBackgroundBrush(QColor(48, 48, 48))
         self._photo = ImageItem()
-        self._overlay = ImageItem()
         self._preview = ImageItem()
-        for z, item in enumerate((self._photo, self._preview, self._overlay)):
+        self._before = ImageItem()
+        self._overlay = ImageItem()
+        for z, item in enumerate((self._photo, self._preview, self._before, self._overlay)):
             item.setZValue(z)
             self.scene().addItem(item)
+        self._before.hide()
+        self._divider = QGraphicsLineItem()
+        pen = QPen(QColor(255, 255, 255, 230), 2)
+        pen.setCosmetic(True)
+        self._divider.setPen(pen)
+        self._divider.setZValue(12)
+        self._divider.hide()
+        self.scene().addItem(self._divider)
+        self._labels = []
+        for text in ("Before", "After"):
+            label = QGraphicsSimpleTextItem(text)
+            label.setBrush(QColor(255, 255, 255))
+            label.setPen(QPen(QColor(0, 0, 0, 160), 0))
+            label.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations)
+            label.setZValue(13)
+            label.hide()
+            self.scene().addItem(label)
+            self._labels.append(label)
         self._cursor = QGraphicsEllipseItem()
         self._cursor.setPen(QPen(QColor(255, 255, 255, 200), 0))  # cosmetic: 1 screen px
         self._cursor.setZValue(10)
@@ -59,13 +93,22 @@ class CanvasView(QGraphicsView):
         self._band.hide()
         self.scene().addItem(self._band)
         self.mask: MaskLayer | None = None
-        self.overlay_color = QColor(255, 40, 40, 110)
-        self.tool = "brush"
+        self.overlay_color = QColor(255, 40, 40)
+        self._overlay.setOpacity(0.45)
+        self._tool = "brush"
         self.brush_radius = 20.0
         self.hardness = 1.0
         self._stroke_last: QPointF | None = None
         self._stroke_erase = False
         self._box_start: QPointF | None = None
+        self._pan_last: QPointF | None = None
+        self._space_held = False
+        self._before_pixels: np.ndarray | None = None
+        self._before_shown: np.ndarray | None = None  # what _before's QImage was made from
+        self._comparing = False
+        self._split_x: float | None = None  # scene x of the divider while split view is on
+        self._split_dragging = False
+        self.editable = True  # False while a job runs: the job works on the mask it was given
 
     # ------------------------------------------------------------------ content
     def set_image(self, pixels: np.ndarray) -> None:
@@ -78,6 +121,10 @@ class CanvasView(QGraphicsView):
         self._overlay.set_image(overlay)
         self.clear_preview()
         self.scene().setSceneRect(QRectF(0, 0, w, h))
+        self._before_pixels = self._before_shown = None
+        self._before.set_image(QImage())
+        self.set_comparing(False)
+        self.set_split(False)
         self.fit()
 
     def replace_photo(self, pixels: np.ndarray) -> None:
@@ -93,7 +140,7 @@ class CanvasView(QGraphicsView):
         x, y, rw, rh = rect or (0, 0, w, h)
         if rw <= 0 or rh <= 0:
             return
-        part = mask_overlay(self.mask.coverage[y : y + rh, x : x + rw] >= 128, self.overlay_color)
+        part = mask_overlay(self.mask.coverage[y : y + rh, x : x + rw], self.overlay_color)
         painter = QPainter(self._overlay.image)
         painter.setCompositionMode(QPainter.CompositionMode.CompositionMode_Source)
         painter.drawImage(x, y, part)
@@ -113,6 +160,91 @@ class CanvasView(QGraphicsView):
         self._preview.set_image(QImage())
         self._preview.hide()
 
+    @property
+    def overlay_opacity(self) -> float:
+        return self._overlay.opacity()
+
+    def set_overlay_opacity(self, opacity: float) -> None:
+        """How strongly the selection tints the photo (0 hides it, 1 is solid colour)."""
+        self._overlay.setOpacity(float(np.clip(opacity, 0.0, 1.0)))
+
+    # ------------------------------------------------------------------ compare
+    def set_before(self, pixels: np.ndarray | None) -> None:
+        """The photo to compare against (as opened); converted only when first shown."""
+        self._before_pixels = pixels
+
+    @property
+    def comparing(self) -> bool:
+        return self._comparing
+
+    def set_comparing(self, on: bool) -> None:
+        r"""Show the whole "before" photo instead of the current one (``\`` held)."""
+        on = on and self._ensure_before()
+        if on == self._comparing:
+            return
+        self._comparing = on
+        self._update_compare()
+        self.comparing_changed.emit(on)
+
+    @property
+    def split_x(self) -> float | None:
+        return self._split_x
+
+    def set_split(self, on: bool, x: float | None = None) -> None:
+        """Split view: "before" left of a vertical line at scene ``x`` (default: middle)."""
+        if not on or not self._ensure_before():
+            self._split_x = None
+        else:
+            w = self.sceneRect().width()
+            start = x if x is not None else (self._split_x if self._split_x is not None
+                                             else w / 2)
+            self._split_x = float(np.clip(start, 0.0, w))
+        self._update_compare()
+
+    def _ensure_before(self) -> bool:
+        if self._before_pixels is None:
+            return False
+        if self._before_shown is not self._before_pixels:
+            self._before.set_image(to_qimage(self._before_pixels))
+            self._before_shown = self._before_pixels
+        return True
+
+    def _update_compare(self) -> None:
+        rect = self.sceneRect()
+        split = self._split_x is not None and not self._comparing
+        self._before.setVisible(self._comparing or split)
+        self._before.set_clip(QRectF(0, 0, self._split_x, rect.height()) if split else None)
+        self._overlay.setVisible(not self._comparing and not split)
+        self._divider.setVisible(split)
+        for label in self._labels:
+            label.setVisible(split)
+        if split:
+            x = self._split_x
+            self._divider.setLine(x, 0, x, rect.height())
+            self._place_labels()
+        self.refresh_cursor()
+
+    def _place_labels(self) -> None:
+        if self._split_x is None:
+            return
+        top = max(0.0, self.mapToScene(0, 0).y())
+        gap = 8 / max(self.zoom, 1e-6)
+        before, after = self._labels
+        before.setPos(self._split_x - gap - before.boundingRect().width() / self.zoom, top + gap)
+        after.setPos(self._split_x + gap, top + gap)
+
+    @property
+    def tool(self) -> str:
+        return self._tool
+
+    @tool.setter
+    def tool(self, name: str) -> None:
+        """"brush" or "box"."""
+        if name not in ("brush", "box"):
+            raise ValueError(f"unknown tool {name!r}")
+        self._tool = name
+        self.refresh_cursor()
+
     # --------------------------------------------------------------------- zoom
     @property
     def zoom(self) -> float:
@@ -121,7 +253,8 @@ class CanvasView(QGraphicsView):
     def set_zoom(self, factor: float) -> None:
         factor = float(np.clip(factor, MIN_ZOOM, MAX_ZOOM))
         self.scale(factor / self.zoom, factor / self.zoom)
-        self._update_cursor()
+        self.refresh_cursor()
+        self._place_labels()
         self.zoom_changed.emit(self.zoom)
 
     def zoom_by(self, step: float) -> None:
@@ -132,7 +265,8 @@ class CanvasView(QGraphicsView):
         if rect.isEmpty():
             return
         self.fitInView(rect, Qt.AspectRatioMode.KeepAspectRatio)
-        self._update_cursor()
+        self.refresh_cursor()
+        self._place_labels()
         self.zoom_changed.emit(self.zoom)
 
     def wheelEvent(self, event: QWheelEvent) -> None:  # noqa: N802 - Qt API
@@ -142,13 +276,63 @@ class CanvasView(QGraphicsView):
         event.accept()
 
     # -------------------------------------------------------------------- tools
+    def scrollContentsBy(self, dx: int, dy: int) -> None:  # noqa: N802 - Qt API
+        super().scrollContentsBy(dx, dy)
+        self._place_labels()
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt API
+        key = event.key()
+        if key == Qt.Key.Key_Space and not event.isAutoRepeat():
+            self._space_held = True
+            self.refresh_cursor()
+        elif key == Qt.Key.Key_Backslash and not event.isAutoRepeat():
+            self.set_comparing(True)
+        elif key not in (Qt.Key.Key_Space, Qt.Key.Key_Backslash):
+            super().keyPressEvent(event)
+            return
+        event.accept()
+
+    def keyReleaseEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt API
+        key = event.key()
+        if event.isAutoRepeat() and key in (Qt.Key.Key_Space, Qt.Key.Key_Backslash):
+            event.accept()
+            return
+        if key == Qt.Key.Key_Space:
+            self._space_held = False
+            self.refresh_cursor()
+        elif key == Qt.Key.Key_Backslash:
+            self.set_comparing(False)
+        else:
+            super().keyReleaseEvent(event)
+            return
+        event.accept()
+
+    def focusOutEvent(self, event) -> None:  # noqa: N802 - Qt API
+        # A key released while another widget had focus must not leave a mode stuck on.
+        self._space_held = False
+        self.set_comparing(False)
+        super().focusOutEvent(event)
+
     def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt API
         button = event.button()
-        if self.mask is None or button not in (Qt.MouseButton.LeftButton,
-                                               Qt.MouseButton.RightButton):
-            super().mousePressEvent(event)
+        if button == Qt.MouseButton.MiddleButton or (
+            button == Qt.MouseButton.LeftButton and self._space_held
+        ):
+            self._pan_last = event.position()
+            self.viewport().setCursor(Qt.CursorShape.ClosedHandCursor)
+            event.accept()
             return
         point = self.mapToScene(event.position().toPoint())
+        if self._split_x is not None and button == Qt.MouseButton.LeftButton:
+            self._split_dragging = True
+            self.set_split(True, point.x())
+            event.accept()
+            return
+        if self.mask is None or self._comparing or not self.editable or button not in (
+            Qt.MouseButton.LeftButton, Qt.MouseButton.RightButton
+        ):
+            super().mousePressEvent(event)
+            return
         erase = button == Qt.MouseButton.RightButton or bool(
             event.modifiers() & Qt.KeyboardModifier.AltModifier
         )
@@ -163,9 +347,19 @@ class CanvasView(QGraphicsView):
         event.accept()
 
     def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt API
+        if self._pan_last is not None:
+            delta = event.position() - self._pan_last
+            self._pan_last = event.position()
+            bars = self.horizontalScrollBar(), self.verticalScrollBar()
+            bars[0].setValue(bars[0].value() - round(delta.x()))
+            bars[1].setValue(bars[1].value() - round(delta.y()))
+            event.accept()
+            return
         point = self.mapToScene(event.position().toPoint())
         self._cursor_at(point)
-        if self._stroke_last is not None:
+        if self._split_dragging:
+            self.set_split(True, point.x())
+        elif self._stroke_last is not None:
             self._dab(self._stroke_last, point)
             self._stroke_last = point
         elif self._box_start is not None:
@@ -176,6 +370,15 @@ class CanvasView(QGraphicsView):
         event.accept()
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt API
+        if self._pan_last is not None:
+            self._pan_last = None
+            self.refresh_cursor()
+            event.accept()
+            return
+        if self._split_dragging:
+            self._split_dragging = False
+            event.accept()
+            return
         if self.mask is None or (self._stroke_last is None and self._box_start is None):
             super().mouseReleaseEvent(event)
             return
@@ -207,9 +410,32 @@ class CanvasView(QGraphicsView):
     def _cursor_at(self, point: QPointF) -> None:
         r = self.brush_radius
         self._cursor.setRect(QRectF(point.x() - r, point.y() - r, 2 * r, 2 * r))
-        self._cursor.setVisible(self.tool == "brush" and self.mask is not None)
+        self._cursor.setVisible(self._mode() == "brush")
 
-    def _update_cursor(self) -> None:
+    def _mode(self) -> str:
+        """What a left drag does now: pan, split, brush, box or nothing."""
+        if self._space_held or self._pan_last is not None:
+            return "pan"
+        if self._split_x is not None:
+            return "split"
+        if self.mask is None or self._comparing or not self.editable:
+            return "none"
+        return self.tool
+
+    def refresh_cursor(self) -> None:
+        """The mouse pointer and brush outline that say what a drag will do."""
+        mode = self._mode()
+        shapes = {
+            "pan": Qt.CursorShape.ClosedHandCursor if self._pan_last is not None
+            else Qt.CursorShape.OpenHandCursor,
+            "split": Qt.CursorShape.SplitHCursor,
+            "box": Qt.CursorShape.CrossCursor,
+            "brush": Qt.CursorShape.CrossCursor,
+            "none": Qt.CursorShape.ArrowCursor,
+        }
+        self.viewport().setCursor(shapes.get(mode, Qt.CursorShape.ArrowCursor))
         rect = self._cursor.rect()
         if not rect.isNull():
             self._cursor_at(rect.center())
+        else:
+            self._cursor.setVisible(False)

@@ -1,1 +1,8 @@
-"""Side panels, one per operation; the window shows the one the user picked."""
+"""Side panels, one per operation; the window builds a dock for each class listed here."""
+
+from __future__ import annotations
+
+from app.panels.base import OperationPanel
+from app.panels.remove_panel import RemovePanel
+
+PANEL_TYPES: tuple[type[OperationPanel], ...] = (RemovePanel,)

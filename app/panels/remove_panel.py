@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Signal
-from PySide6.QtGui import QStandardItemModel
+from PySide6.QtCore import QSettings
+from PySide6.QtGui import QKeySequence, QStandardItemModel
 from PySide6.QtWidgets import (
     QComboBox,
     QFormLayout,
@@ -13,19 +13,25 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.panels.base import OperationPanel, Workspace
 from engines import registry
+from engines.base import EngineError
 
 QUALITIES = (("Fast", "fast"), ("Balanced", "balanced"), ("Best", "best"))
 
 
-class RemovePanel(QWidget):
-    """Emits ``run_requested(engine_name, quality)``; the window runs the job."""
+class RemovePanel(OperationPanel):
+    """Fills the painted selection from the rest of the photo with the chosen engine."""
 
-    run_requested = Signal(str, str)
-    cancel_requested = Signal()
+    title = "Remove"
+    key = "remove"
 
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
+    def __init__(self, workspace: Workspace, parent: QWidget | None = None) -> None:
+        super().__init__(workspace, parent)
+        self.run_action.setText("&Remove Selection")
+        self.run_action.setShortcut(QKeySequence("Ctrl+R"))
+        self.run_action.setToolTip("Fill the selection from the rest of the photo (Ctrl+R)")
+        self.run_action.triggered.connect(self.run)
         self.engine = QComboBox()
         model: QStandardItemModel = self.engine.model()  # type: ignore[assignment]
         for entry in registry.entries("remove"):
@@ -40,12 +46,16 @@ class RemovePanel(QWidget):
         for label, value in QUALITIES:
             self.quality.addItem(label, value)
         self.quality.setCurrentIndex(1)
+        self.quality.setToolTip("Fast: a quick fill. Best: more search at full resolution.")
         self.run_button = QPushButton("Remove")
-        self.run_button.setToolTip("Fill the selection from the rest of the photo (Ctrl+R)")
+        self.run_button.setToolTip(self.run_action.toolTip())
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setToolTip("Stop and keep the photo as it was (Esc)")
         self.cancel_button.setEnabled(False)
-        hint = QLabel("Paint over what should go (right button erases), then Remove.")
+        hint = QLabel(
+            "Paint over what should go (right button or Alt erases; a soft brush feathers "
+            "the fill's edge), then Remove."
+        )
         hint.setWordWrap(True)
         form = QFormLayout()
         form.addRow("Engine", self.engine)
@@ -56,14 +66,46 @@ class RemovePanel(QWidget):
         layout.addWidget(self.run_button)
         layout.addWidget(self.cancel_button)
         layout.addStretch(1)
-        self.run_button.clicked.connect(self.request_run)
-        self.cancel_button.clicked.connect(self.cancel_requested)
+        self.run_button.clicked.connect(self.run_action.trigger)
 
-    def set_busy(self, busy: bool) -> None:
-        """Lock the choices while a job runs (the window decides when Remove may run)."""
-        self.engine.setEnabled(not busy)
-        self.quality.setEnabled(not busy)
-        self.cancel_button.setEnabled(busy)
+    def update_state(self, has_photo: bool, idle: bool) -> None:
+        super().update_state(has_photo, idle)
+        self.run_button.setEnabled(has_photo and idle)
+        self.engine.setEnabled(idle)
+        self.quality.setEnabled(idle)
+        self.cancel_button.setEnabled(not idle)
 
-    def request_run(self) -> None:
-        self.run_requested.emit(self.engine.currentData(), self.quality.currentData())
+    def run(self) -> None:
+        """Fill the current selection; the result becomes one undoable step."""
+        workspace = self.workspace
+        document, mask = workspace.document, workspace.canvas.mask
+        if document is None or mask is None:
+            return
+        from engines.remove.request import RemoveRequest
+
+        request = RemoveRequest(document.pixels, mask.selection,
+                                quality=self.quality.currentData())
+        try:
+            request.validate()
+            engine = registry.get("remove", self.engine.currentData()).load()()
+        except EngineError as exc:
+            workspace.show_error("Cannot remove", exc.message, exc.detail)
+            return
+        alpha = mask.alpha if mask.is_soft else None  # the mask as it was at the start
+
+        def done(result) -> None:
+            workspace.apply_result(result.image, "Remove", alpha=alpha)
+            workspace.show_status(f"Filled in {result.seconds:.1f} s")
+
+        workspace.start_job(lambda report, token: engine.run(request, report, token), done)
+
+    def save_settings(self, settings: QSettings) -> None:
+        settings.setValue("remove/engine", self.engine.currentData())
+        settings.setValue("remove/quality", self.quality.currentData())
+
+    def restore_settings(self, settings: QSettings) -> None:
+        for combo, name in ((self.engine, "remove/engine"), (self.quality, "remove/quality")):
+            index = combo.findData(settings.value(name))
+            model: QStandardItemModel = combo.model()  # type: ignore[assignment]
+            if index >= 0 and model.item(index).isEnabled():  # an engine may have gone
+                combo.setCurrentIndex(index)

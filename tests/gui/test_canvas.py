@@ -81,3 +81,104 @@ def test_undo_record_restores_the_mask(canvas, qtbot):
     assert canvas.mask.selection.any()
     canvas.refresh_mask(canvas.mask.apply(edited.args[0], undo=True))
     assert not canvas.mask.selection.any()
+
+
+def _shown(canvas: CanvasView, x: float, y: float) -> tuple[int, int, int]:
+    """The colour the user sees at photo pixel (x, y)."""
+    canvas.viewport().repaint()
+    color = canvas.viewport().grab().toImage().pixelColor(canvas.mapFromScene(QPointF(x, y)))
+    return color.red(), color.green(), color.blue()
+
+
+def _photo_rgb(pixels: np.ndarray, x: int, y: int) -> tuple[int, int, int]:
+    return tuple(int(v) for v in np.rint(pixels[y, x] * 255))  # type: ignore[return-value]
+
+
+def _scroll(canvas: CanvasView) -> tuple[int, int]:
+    return canvas.horizontalScrollBar().value(), canvas.verticalScrollBar().value()
+
+
+def test_middle_button_drag_pans_without_touching_the_mask(canvas, qtbot):
+    canvas.set_zoom(4.0)
+    canvas.centerOn(200, 150)
+    start = _scroll(canvas)
+    drag(canvas, [(200, 150), (190, 145), (180, 140)], Qt.MouseButton.MiddleButton)
+    moved = _scroll(canvas)
+    # The photo follows the hand: dragging left/up by 20/10 photo px scrolls right/down.
+    assert moved[0] - start[0] == pytest.approx(20 * 4, abs=6)
+    assert moved[1] - start[1] == pytest.approx(10 * 4, abs=6)
+    assert not canvas.mask.coverage.any()
+
+
+def test_space_drag_pans_instead_of_painting(canvas, qtbot):
+    canvas.set_zoom(4.0)
+    canvas.centerOn(200, 150)
+    start = _scroll(canvas)
+    qtbot.keyPress(canvas, Qt.Key.Key_Space)
+    drag(canvas, [(200, 150), (210, 150), (220, 150)])
+    qtbot.keyRelease(canvas, Qt.Key.Key_Space)
+    assert _scroll(canvas)[0] < start[0] - 40
+    assert not canvas.mask.coverage.any()
+    # Without Space the same drag paints again.
+    drag(canvas, [(200, 150), (205, 150)])
+    assert canvas.mask.selection.any()
+
+
+def test_holding_backslash_shows_the_photo_as_opened(canvas, qtbot):
+    original = periodic_texture(300, 400)
+    canvas.set_before(original)
+    changed = original.copy()
+    changed[100:200, 150:250] = (0.0, 0.0, 1.0)
+    canvas.replace_photo(changed)
+    canvas.mask.fill_rect((0, 0, 50, 50))
+    canvas.refresh_mask()
+    assert _shown(canvas, 200, 150) == (0, 0, 255)
+    qtbot.keyPress(canvas, Qt.Key.Key_Backslash)
+    assert canvas.comparing
+    assert _shown(canvas, 200, 150) == _photo_rgb(original, 200, 150)
+    assert _shown(canvas, 20, 20) == _photo_rgb(original, 20, 20)  # no mask tint either
+    qtbot.keyRelease(canvas, Qt.Key.Key_Backslash)
+    assert not canvas.comparing
+    assert _shown(canvas, 200, 150) == (0, 0, 255)
+
+
+def test_split_view_shows_before_left_of_a_line_the_user_drags(canvas, qtbot):
+    original = periodic_texture(300, 400)
+    canvas.set_before(original)
+    changed = original.copy()
+    changed[:, :] = (0.0, 0.0, 1.0)
+    canvas.replace_photo(changed)
+    canvas.set_split(True)
+    assert canvas.split_x == pytest.approx(200)
+    assert _shown(canvas, 150, 100) == _photo_rgb(original, 150, 100)
+    assert _shown(canvas, 250, 100) == (0, 0, 255)
+    drag(canvas, [(200, 100), (230, 100), (280, 100)])
+    assert canvas.split_x == pytest.approx(280, abs=1)
+    assert _shown(canvas, 260, 100) == _photo_rgb(original, 260, 100)
+    assert not canvas.mask.coverage.any(), "dragging the line must not paint"
+    canvas.set_split(False)
+    assert _shown(canvas, 150, 100) == (0, 0, 255)
+
+
+def test_mask_opacity_sets_how_strongly_the_selection_tints(canvas, qtbot):
+    canvas.mask.fill_rect((100, 100, 50, 50))
+    canvas.refresh_mask()
+    photo = canvas._photo.image.pixelColor(120, 120)
+    canvas.set_overlay_opacity(0.0)
+    assert _shown(canvas, 120, 120) == (photo.red(), photo.green(), photo.blue())
+    canvas.set_overlay_opacity(1.0)
+    assert _shown(canvas, 120, 120) == (255, 40, 40)
+    canvas.set_overlay_opacity(0.5)
+    red = _shown(canvas, 120, 120)[0]
+    assert min(photo.red(), 255) <= red <= 255 and abs(red - (photo.red() + 255) / 2) <= 3
+
+
+def test_a_soft_brush_feathers_the_selection(canvas, qtbot):
+    canvas.brush_radius, canvas.hardness = 20, 0.0
+    drag(canvas, [(200, 150), (200, 150)])
+    mask = canvas.mask
+    assert mask.coverage[150, 200] >= 250  # the centre is fully selected
+    ring = mask.alpha[150, 185:195]
+    assert ((ring > 0) & (ring < 1)).all() and np.all(np.diff(ring) >= 0)  # fades outwards
+    assert mask.is_soft
+    assert not mask.selection[150, 221:].any()

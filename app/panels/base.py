@@ -1,0 +1,71 @@
+"""What an operation panel is, and what it may ask of the window.
+
+Every operation (Remove now; Composite, Translate, Expression later) is one dock panel
+built from a class in ``app.panels.PANEL_TYPES``. A panel owns its controls and how to
+turn them into an engine job; the window owns the photo, the undo stack, the job runner
+and the status bar. Keeping that line means a new operation is a new module plus one
+line in the list, with no edit to the window.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, ClassVar, Protocol
+
+import numpy as np
+from PySide6.QtCore import QSettings
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QWidget
+
+from app.canvas.view import CanvasView
+from app.document import Document
+from app.jobs import Work
+
+
+class Workspace(Protocol):
+    """The window as panels see it."""
+
+    canvas: CanvasView
+    document: Document | None
+
+    def start_job(self, work: Work, on_done: Callable[[Any], None]) -> bool:
+        """Run ``work`` on the job runner; ``on_done(result)`` only if it succeeds."""
+
+    def apply_result(
+        self, pixels: np.ndarray, label: str, alpha: np.ndarray | None = None,
+        clear_mask: bool = True,
+    ) -> None:
+        """Make ``pixels`` the photo as one undoable step (blended by ``alpha`` if given)."""
+
+    def show_error(self, title: str, message: str, detail: str = "") -> None:
+        """A message box with the sentence and expandable details."""
+
+    def show_status(self, message: str) -> None:
+        """A short note in the status bar."""
+
+
+class OperationPanel(QWidget):
+    """A dock panel for one operation.
+
+    Subclasses set ``title`` (the dock's and menu's name) and ``key`` (settings and
+    object names), build ``run_action`` (menu, toolbar and shortcut), and keep their
+    choices with ``save_settings``/``restore_settings``.
+    """
+
+    title: ClassVar[str] = ""
+    key: ClassVar[str] = ""
+
+    def __init__(self, workspace: Workspace, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.workspace = workspace
+        self.run_action = QAction(self.title, self)
+
+    def update_state(self, has_photo: bool, idle: bool) -> None:
+        """Enable what may run now; a panel locks its choices while a job runs."""
+        self.run_action.setEnabled(has_photo and idle)
+
+    def save_settings(self, settings: QSettings) -> None:
+        """Remember the panel's choices (called when the window closes)."""
+
+    def restore_settings(self, settings: QSettings) -> None:
+        """Put back the choices remembered by ``save_settings``."""
