@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtGui import (
     QAction,
     QCloseEvent,
@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.canvas.view import CanvasView
+from app.device_probe import DeviceProbe
 from app.document import Document
 from app.history import ImageCommand, MaskCommand
 from app.jobs import JobRunner, Work
@@ -37,6 +38,7 @@ from engines.blend import blend_by_alpha
 
 OPEN_FILTER = "Images ({})".format(" ".join(f"*{e}" for e in imageio.SUPPORTED_LOAD_EXTENSIONS))
 SAVE_FILTER = "Images ({})".format(" ".join(f"*{e}" for e in imageio.SUPPORTED_SAVE_EXTENSIONS))
+DEVICE_PROBE_DELAY_MS = 1500  # after the window is up: naming a GPU imports torch
 
 
 class MainWindow(QMainWindow):
@@ -77,6 +79,9 @@ class MainWindow(QMainWindow):
         for panel in self.panels.values():
             panel.restore_settings(self.settings)
         self._update_actions()
+        self.device_probe = DeviceProbe(self)
+        self.device_probe.found.connect(self.device_label.setText)
+        QTimer.singleShot(DEVICE_PROBE_DELAY_MS, self.device_probe.start)
 
     # ------------------------------------------------------------------ set-up
     def _add_panel(self, panel: OperationPanel) -> None:
@@ -91,7 +96,8 @@ class MainWindow(QMainWindow):
 
     def _build_status_bar(self) -> None:
         self.zoom_label, self.size_label = QLabel(), QLabel()
-        self.device_label = QLabel("CPU")
+        self.device_label = QLabel("Device …")
+        self.device_label.setToolTip("Where neural engines compute (TRANSFIGURE_DEVICE pins it)")
         self.job_label = QLabel()
         self.progress = QProgressBar()
         self.progress.setMaximumWidth(220)

@@ -57,9 +57,9 @@ class CanvasView(QGraphicsView):
         self.setViewportUpdateMode(QGraphicsView.ViewportUpdateMode.MinimalViewportUpdate)
         self.setMouseTracking(True)
         self.setBackgroundBrush(QColor(48, 48, 48))
-        self._photo = ImageItem()
+        self._photo = ImageItem(mipmaps=True)
         self._preview = ImageItem()
-        self._before = ImageItem()
+        self._before = ImageItem(mipmaps=True)
         self._overlay = ImageItem()
         for z, item in enumerate((self._photo, self._preview, self._before, self._overlay)):
             item.setZValue(z)

@@ -182,3 +182,18 @@ def test_a_soft_brush_feathers_the_selection(canvas, qtbot):
     assert ((ring > 0) & (ring < 1)).all() and np.all(np.diff(ring) >= 0)  # fades outwards
     assert mask.is_soft
     assert not mask.selection[150, 221:].any()
+
+
+def test_zoomed_out_fine_detail_averages_instead_of_aliasing(canvas, qtbot):
+    yy, xx = np.mgrid[0:800, 0:1200]
+    checker = ((xx + yy) % 2).astype(np.float32)
+    canvas.set_image(np.repeat(checker[..., None], 3, axis=2))
+    canvas.set_zoom(0.25)
+    canvas.centerOn(600, 400)
+    canvas.viewport().repaint()
+    shot = canvas.viewport().grab().toImage()
+    centre = canvas.mapFromScene(QPointF(600, 400))
+    greys = [shot.pixelColor(centre.x() + dx, centre.y() + dy).red()
+             for dx in range(-20, 21, 5) for dy in range(-20, 21, 5)]
+    # Nearest-neighbour sampling would land on one parity: all 0 or all 255.
+    assert all(90 <= g <= 165 for g in greys), greys

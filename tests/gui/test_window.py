@@ -258,3 +258,12 @@ def test_tool_options_are_remembered(window, qtbot, photo, tmp_path):
     finally:
         again.close()
         again.deleteLater()
+
+
+def test_the_status_bar_names_the_compute_device(window, qtbot, monkeypatch):
+    monkeypatch.setenv("TRANSFIGURE_DEVICE", "cpu")
+    window.device_probe.start()
+    qtbot.waitUntil(lambda: window.device_label.text() == "CPU", timeout=5_000)
+    monkeypatch.setenv("TRANSFIGURE_DEVICE", "tpu")
+    window.device_probe.start()
+    qtbot.waitUntil(lambda: "Unknown device" in window.device_label.text(), timeout=5_000)
