@@ -29,6 +29,7 @@ from app.canvas.view import CanvasView
 from app.device_probe import DeviceProbe
 from app.document import Document
 from app.history import ImageCommand, MaskCommand
+from app.icons import themed_icon
 from app.jobs import JobRunner, Work
 from app.panels import PANEL_TYPES, OperationPanel
 from app.tool_options import ToolOptionsBar
@@ -130,7 +131,9 @@ class MainWindow(QMainWindow):
         undo = self.history.createUndoAction(self, "&Undo")
         undo.setShortcut(QKeySequence.Undo)
         redo = self.history.createRedoAction(self, "&Redo")
-        redo.setShortcut(QKeySequence.Redo)
+        redo_keys = QKeySequence.keyBindings(QKeySequence.StandardKey.Redo)
+        ctrl_y = QKeySequence("Ctrl+Y")
+        redo.setShortcuts(redo_keys + ([] if ctrl_y in redo_keys else [ctrl_y]))
         edit.addActions([undo, redo])
         self.addActions([undo, redo])
         edit.addSeparator()
@@ -167,8 +170,13 @@ class MainWindow(QMainWindow):
         operations.addSeparator()
         self.cancel_action = self._action(operations, "&Cancel", self.jobs.cancel,
                                           Qt.Key.Key_Escape)
+        for action, name in ((self.open_action, "document-open"),
+                             (self.save_action, "document-save"), (undo, "edit-undo"),
+                             (redo, "edit-redo"), (self.cancel_action, "process-stop")):
+            action.setIcon(themed_icon(name))
         toolbar = self.addToolBar("Main")
         toolbar.setObjectName("main-toolbar")
+        toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         toolbar.addActions([self.open_action, self.save_action, undo, redo])
         toolbar.addSeparator()
         toolbar.addActions([p.run_action for p in self.panels.values()])

@@ -1,10 +1,11 @@
 """Screenshots of the real window for the README (run under a display, e.g. Xvfb).
 
-    DISPLAY=:99 python docs/screenshot.py PHOTO MASK OUT_DIR
+    DISPLAY=:99 python docs/screenshot.py OUT_DIR
 
-Opens PHOTO, loads MASK as the selection, saves ``window-mask.png``, runs Remove,
-switches on the split view and saves ``window-split.png``. Uses a throw-away settings
-file so the user's own settings are untouched.
+Uses scikit-image's public-domain ``rocket`` photo (SpaceX, CC0): selects the right-hand
+launch tower, saves ``window-mask.png``, runs Remove, switches on the split view across
+the tower and saves ``window-split.png``. A throw-away settings file keeps the user's
+own settings untouched.
 """
 
 from __future__ import annotations
@@ -13,10 +14,15 @@ import sys
 import tempfile
 from pathlib import Path
 
+import numpy as np
 from PySide6.QtCore import QEventLoop, QSettings, QTimer
 from PySide6.QtWidgets import QApplication
+from skimage import data
 
 from app.window import MainWindow
+from engines import imageio
+
+TOWER = (434, 112, 48, 258)  # x, y, w, h of the tower against the sky, in photo pixels
 
 
 def wait(ms: int) -> None:
@@ -25,25 +31,33 @@ def wait(ms: int) -> None:
     loop.exec()
 
 
-def main(photo: str, mask: str, out_dir: str) -> int:
+def main(out_dir: str) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    settings = QSettings(str(Path(tempfile.mkdtemp()) / "s.ini"), QSettings.Format.IniFormat)
+    work = Path(tempfile.mkdtemp())
+    photo = work / "rocket.png"
+    imageio.save_image(photo, data.rocket().astype(np.float32) / 255)
+    settings = QSettings(str(work / "settings.ini"), QSettings.Format.IniFormat)
     window = MainWindow(settings)
     window.resize(1280, 800)
     window.show()
     wait(300)
-    if not window.open_path(photo) or not window.load_mask(mask):
+    if not window.open_path(photo):
         print(window.last_error, file=sys.stderr)
         return 1
-    wait(300)
+    mask = window.canvas.mask
+    mask.begin()
+    window.canvas.refresh_mask(mask.fill_rect(TOWER))
+    mask.end()
+    wait(1800)  # the device probe fills in the status bar
     window.grab().save(str(out / "window-mask.png"))
     done = QEventLoop()
     window.jobs.busy_changed.connect(lambda busy: None if busy else done.quit())
     window.panels["remove"].run_action.trigger()
     done.exec()
     window.split_action.trigger()
+    window.canvas.set_split(True, TOWER[0] + TOWER[2] / 2)
     wait(300)
     window.grab().save(str(out / "window-split.png"))
     window.history.setClean()
@@ -52,4 +66,4 @@ def main(photo: str, mask: str, out_dir: str) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(*sys.argv[1:4]))
+    sys.exit(main(sys.argv[1]))

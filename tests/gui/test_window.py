@@ -267,3 +267,19 @@ def test_the_status_bar_names_the_compute_device(window, qtbot, monkeypatch):
     monkeypatch.setenv("TRANSFIGURE_DEVICE", "tpu")
     window.device_probe.start()
     qtbot.waitUntil(lambda: "Unknown device" in window.device_label.text(), timeout=5_000)
+
+
+def test_undo_and_redo_keys_step_through_strokes(window, qtbot, photo):
+    window.open_path(photo[0])
+    window.canvas.set_zoom(1.0)
+    window.canvas.centerOn(340, 230)
+    drag(window.canvas, [(320, 230), (360, 230)])
+    assert window.canvas.mask.selection.any()
+    qtbot.keyClick(window.canvas, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert not window.canvas.mask.selection.any()
+    qtbot.keyClick(window.canvas, Qt.Key.Key_Y, Qt.KeyboardModifier.ControlModifier)
+    assert window.canvas.mask.selection.any()
+    qtbot.keyClick(window.canvas, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    qtbot.keyClick(window.canvas, Qt.Key.Key_Z,
+                   Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    assert window.canvas.mask.selection.any()
