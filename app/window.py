@@ -143,7 +143,9 @@ class MainWindow(QMainWindow):
             self._action(edit, "&Load Mask…", self.load_mask_dialog),
         ]
         view = menus.addMenu("&View")
-        self._action(view, "Zoom &In", lambda: self.canvas.zoom_by(1.25), QKeySequence.ZoomIn)
+        zoom_in = self._action(view, "Zoom &In", lambda: self.canvas.zoom_by(1.25))
+        zoom_in.setShortcuts([QKeySequence(QKeySequence.StandardKey.ZoomIn),
+                              QKeySequence("Ctrl+=")])
         self._action(view, "Zoom &Out", lambda: self.canvas.zoom_by(0.8), QKeySequence.ZoomOut)
         self._action(view, "&Fit", self.canvas.fit, "Ctrl+0")
         self._action(view, "&100 %", lambda: self.canvas.set_zoom(1.0), "Ctrl+1")

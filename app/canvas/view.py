@@ -155,10 +155,12 @@ class CanvasView(QGraphicsView):
         x, y, bw, bh = box or (0, 0, w, h)
         self._preview.set_image(to_qimage(pixels), QRectF(x, y, bw, bh))
         self._preview.show()
+        self._update_compare()  # the tint would hide the fill the user is watching
 
     def clear_preview(self) -> None:
         self._preview.set_image(QImage())
         self._preview.hide()
+        self._update_compare()
 
     @property
     def overlay_opacity(self) -> float:
@@ -214,7 +216,8 @@ class CanvasView(QGraphicsView):
         split = self._split_x is not None and not self._comparing
         self._before.setVisible(self._comparing or split)
         self._before.set_clip(QRectF(0, 0, self._split_x, rect.height()) if split else None)
-        self._overlay.setVisible(not self._comparing and not split)
+        previewing = self._preview.isVisible()
+        self._overlay.setVisible(not self._comparing and not split and not previewing)
         self._divider.setVisible(split)
         for label in self._labels:
             label.setVisible(split)

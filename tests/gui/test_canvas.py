@@ -197,3 +197,15 @@ def test_zoomed_out_fine_detail_averages_instead_of_aliasing(canvas, qtbot):
              for dx in range(-20, 21, 5) for dy in range(-20, 21, 5)]
     # Nearest-neighbour sampling would land on one parity: all 0 or all 255.
     assert all(90 <= g <= 165 for g in greys), greys
+
+
+def test_a_preview_is_shown_untinted_and_the_mask_returns_after(canvas, qtbot):
+    canvas.mask.fill_rect((100, 100, 50, 50))
+    canvas.refresh_mask()
+    canvas.set_overlay_opacity(1.0)
+    fill = np.zeros((50, 50, 3), np.float32)
+    fill[..., 1] = 1.0  # the engine's (green) fill of the hole
+    canvas.show_preview(fill, (100, 100, 50, 50))
+    assert _shown(canvas, 120, 120) == (0, 255, 0)
+    canvas.clear_preview()
+    assert _shown(canvas, 120, 120) == (255, 40, 40)
