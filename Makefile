@@ -34,6 +34,8 @@ test: lint
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python tests/benchmarks/remove.py
+	$(BIN)/python tests/benchmarks/startup.py
+	$(BIN)/python tests/benchmarks/brush.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache

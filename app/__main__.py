@@ -1,8 +1,7 @@
 """Entry point: ``transfigure`` (console script) and ``python -m app``.
 
 ``transfigure remove|engines|weights ...`` runs a command-line command; ``transfigure``
-alone (or with photo paths) will open the desktop window once it exists, and shows
-the help until then. See ``app.cli`` for the commands.
+alone (or with a photo's path) opens the desktop window. See ``app.cli``.
 """
 
 from __future__ import annotations

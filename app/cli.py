@@ -5,8 +5,8 @@ each command imports what it needs when it runs. Errors the user can fix are one
 on stderr (``transfigure: error: ...``, exit 1), usage errors exit 2, Ctrl-C exits 130,
 and a traceback appears only with ``--debug``.
 
-``transfigure`` with no command will open the desktop window (with any photos given on
-the command line); until the window exists it prints the help.
+``transfigure`` with no command opens the desktop window (on the photo given on the
+command line, if any), after a check that Qt can show a window here (``app.qt_platform``).
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog=PROG,
         description=(
             "Transfigure: remove distractors from photos and more. Run a command below; "
-            "'transfigure' alone will open the desktop window."
+            "'transfigure' alone, or 'transfigure PHOTO', opens the desktop window."
         ),
         epilog=(
             "examples:\n"
@@ -150,9 +150,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse ``argv`` (default ``sys.argv[1:]``), run the command, return the exit code."""
     args_list = list(sys.argv[1:] if argv is None else argv)
-    parser = build_parser()
     if _opens_window(args_list):
-        return launch_window(parser, [a for a in args_list if not a.startswith("-")])
+        return launch_window([a for a in args_list if not a.startswith("-")])
+    parser = build_parser()
     try:
         args = parser.parse_args(args_list)
     except SystemExit as exc:  # --help, --version, usage errors: keep argparse's codes
@@ -164,25 +164,47 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _opens_window(argv: list[str]) -> bool:
-    """No command: ``transfigure`` alone or ``transfigure PHOTO...`` (the desktop window)."""
+    """No command: ``transfigure`` alone or ``transfigure PHOTO...`` (the desktop window).
+
+    A first word that is a file, or looks like a path to one (``photo.jpg``, ``a/b``),
+    opens the window even when it does not exist, so that the window says what is wrong
+    with it; any other word is left to argparse ("invalid choice", exit 2).
+    """
     flags = [a for a in argv if a.startswith("-")]
     if any(flag != "--debug" for flag in flags):
         return False
     positional = [a for a in argv if not a.startswith("-")]
     if not positional:
         return True
-    return positional[0] not in COMMANDS and Path(positional[0]).is_file()
+    first = positional[0]
+    if first in COMMANDS:
+        return False
+    path = Path(first)
+    return path.is_file() or bool(path.suffix) or len(path.parts) > 1
 
 
-def launch_window(parser: argparse.ArgumentParser, files: list[str]) -> int:
-    """Open the desktop window on ``files``.
+def launch_window(files: list[str]) -> int:
+    """Open the desktop window on ``files``; return its exit code.
 
-    The window arrives in a later issue; until then this shows the help, so the
-    command-line commands are discoverable from a bare ``transfigure``.
+    PySide6 is imported here and only here, so the commands above never pay for it. The
+    preflight runs first because Qt aborts the process (no message worth reading, often
+    a core dump) when its platform plugin cannot load or there is no display.
     """
-    del files  # will be opened in the window
-    parser.print_help()
-    return EXIT_OK
+    from app import qt_platform
+
+    problem = qt_platform.find_problem()
+    if problem is not None:
+        error(problem)
+        return EXIT_ERROR
+    try:
+        from app.window import run_window
+    except ImportError as exc:  # PySide6 itself misses a system library (libEGL, ...)
+        message = qt_platform.import_error_message(exc)
+        if message is None:
+            raise
+        error(message)
+        return EXIT_ERROR
+    return run_window(files)
 
 
 def _exit_code(code: object) -> int:

@@ -10,6 +10,7 @@ import numpy as np
 from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtGui import (
     QAction,
+    QActionGroup,
     QCloseEvent,
     QDragEnterEvent,
     QDropEvent,
@@ -17,6 +18,7 @@ from PySide6.QtGui import (
     QUndoStack,
 )
 from PySide6.QtWidgets import (
+    QApplication,
     QDockWidget,
     QFileDialog,
     QLabel,
@@ -32,6 +34,7 @@ from app.history import ImageCommand, MaskCommand
 from app.icons import themed_icon
 from app.jobs import JobRunner, Work
 from app.panels import PANEL_TYPES, OperationPanel
+from app.theme import THEMES, apply_theme
 from app.tool_options import ToolOptionsBar
 from engines import imageio
 from engines.base import EngineError
@@ -79,6 +82,8 @@ class MainWindow(QMainWindow):
             self.restoreState(state)
         for panel in self.panels.values():
             panel.restore_settings(self.settings)
+        theme = str(self.settings.value("view/theme", "system"))
+        self.set_theme(theme if theme in THEMES else "system")
         self._update_actions()
         self.device_probe = DeviceProbe(self)
         self.device_probe.found.connect(self.device_label.setText)
@@ -156,6 +161,15 @@ class MainWindow(QMainWindow):
             "Show the photo as opened left of a line you drag (Y); hold \\ to see all of it"
         )
         view.addSeparator()
+        theme_menu = view.addMenu("&Theme")
+        themes = QActionGroup(self)
+        self.theme_actions: dict[str, QAction] = {}
+        for name in THEMES:
+            action = QAction(name.capitalize(), self, checkable=True)
+            action.triggered.connect(lambda _=False, n=name: self.set_theme(n))
+            themes.addAction(action)
+            theme_menu.addAction(action)
+            self.theme_actions[name] = action
         panels = view.addMenu("&Panels")
         for dock in self.docks.values():
             panels.addAction(dock.toggleViewAction())
@@ -393,6 +407,14 @@ class MainWindow(QMainWindow):
         label = {"invert": "Invert mask", "clear": "Clear mask"}[name]
         self.history.push(MaskCommand(self.canvas, mask.end(), label))
 
+    def set_theme(self, choice: str) -> None:
+        """Light, dark, or whatever the desktop prefers (followed live); remembered."""
+        app = QApplication.instance()
+        if isinstance(app, QApplication):
+            apply_theme(app, choice)
+        self.theme_actions[choice].setChecked(True)
+        self.settings.setValue("view/theme", choice)
+
     def _toggle_split(self, on: bool) -> None:
         self.canvas.set_split(on)
         self.split_action.setChecked(self.canvas.split_x is not None)
@@ -458,9 +480,9 @@ def run_window(files: list[str]) -> int:
     """Start the Qt application with the main window; open the first file given."""
     import sys
 
-    from PySide6.QtWidgets import QApplication
-
     app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("Transfigure")
+    app.setOrganizationName("Transfigure")
     window = MainWindow()
     window.show()
     if files:

@@ -12,6 +12,7 @@ import re
 import subprocess
 import sys
 import textwrap
+import types
 from pathlib import Path
 
 import cv2
@@ -261,13 +262,42 @@ def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str], photo: Path) ->
     assert code == 2 and "invalid choice" in err
 
 
-def test_no_arguments_prints_help(capsys: pytest.CaptureFixture[str], photo: Path) -> None:
-    code, out, _ = run(capsys)
+@pytest.fixture
+def opened(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
+    """Stand in for the desktop window: ``app.window`` becomes a module whose
+    ``run_window`` records the files it is given (PySide6 is never imported), and the
+    platform check is skipped (offscreen needs no display)."""
+    calls: list[list[str]] = []
+
+    def run_window(files: list[str]) -> int:
+        calls.append(list(files))
+        return 0
+
+    monkeypatch.setitem(sys.modules, "app.window", types.SimpleNamespace(run_window=run_window))
+    monkeypatch.setenv("QT_QPA_PLATFORM", "offscreen")
+    return calls
+
+
+def test_no_command_opens_the_window(
+    capsys: pytest.CaptureFixture[str], photo: Path, opened: list[list[str]]
+) -> None:
+    assert run(capsys) == (0, "", "")
+    assert run(capsys, photo) == (0, "", "")
+    assert run(capsys, "--debug", photo) == (0, "", "")
+    # a photo that is not there: the window opens and says so itself
+    assert run(capsys, "gone/missing.jpg") == (0, "", "")
+    assert opened == [[], [str(photo)], [str(photo)], ["gone/missing.jpg"]]
+
+
+def test_help_and_unknown_words_do_not_open_the_window(
+    capsys: pytest.CaptureFixture[str], opened: list[list[str]]
+) -> None:
+    code, out, _ = run(capsys, "--help")
     assert code == 0
     assert "usage: transfigure" in out and "remove" in out and "weights" in out
-    # a photo path will open the desktop window; until it exists, the help is shown
-    code, out, _ = run(capsys, photo)
-    assert code == 0 and "usage: transfigure" in out
+    code, _, err = run(capsys, "frobnicate")  # not a command, not a path: a usage error
+    assert code == 2 and "invalid choice" in err
+    assert opened == []
 
 
 # ---------------------------------------------------------------- progress and Ctrl-C

@@ -35,7 +35,7 @@ def drop_file(window: MainWindow, path) -> None:
     data.setUrls([QUrl.fromLocalFile(str(path))])
     pos = QPoint(200, 200)
     buttons, mods = Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier
-    enter = QDragEnterEvent(QPointF(pos), Qt.DropAction.CopyAction, data, buttons, mods)
+    enter = QDragEnterEvent(pos, Qt.DropAction.CopyAction, data, buttons, mods)
     QApplication.sendEvent(window, enter)
     assert enter.isAccepted(), "the window refused the drag"
     drop = QDropEvent(QPointF(pos), Qt.DropAction.CopyAction, data, buttons, mods)
@@ -283,3 +283,20 @@ def test_undo_and_redo_keys_step_through_strokes(window, qtbot, photo):
     qtbot.keyClick(window.canvas, Qt.Key.Key_Z,
                    Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
     assert window.canvas.mask.selection.any()
+
+
+def test_theme_choice_applies_and_is_remembered(window, qtbot):
+    from app.theme import is_dark
+
+    window.theme_actions["dark"].trigger()
+    assert is_dark(QApplication.instance().palette())
+    again = MainWindow(window.settings)
+    try:
+        assert again.theme_actions["dark"].isChecked()
+        assert is_dark(QApplication.instance().palette())
+        again.theme_actions["light"].trigger()
+        assert not is_dark(QApplication.instance().palette())
+    finally:
+        again.close()
+        again.deleteLater()
+        window.set_theme("system")
