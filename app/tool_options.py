@@ -8,8 +8,16 @@ box never disagrees with the brush.
 from __future__ import annotations
 
 from PySide6.QtCore import QSettings, Qt
-from PySide6.QtGui import QAction, QActionGroup, QKeySequence
-from PySide6.QtWidgets import QLabel, QSlider, QSpinBox, QToolBar, QWidget
+from PySide6.QtGui import QAction, QActionGroup, QColor, QIcon, QKeySequence, QPixmap
+from PySide6.QtWidgets import (
+    QColorDialog,
+    QLabel,
+    QSlider,
+    QSpinBox,
+    QToolBar,
+    QToolButton,
+    QWidget,
+)
 
 from app.canvas.view import CanvasView
 
@@ -17,7 +25,7 @@ MIN_RADIUS, MAX_RADIUS = 1.0, 1000.0
 
 
 class ToolOptionsBar(QToolBar):
-    """Brush/Box, Size (diameter in photo pixels), Hardness %, Mask opacity %."""
+    """Brush/Box, Size (diameter in photo pixels), Hardness %, Mask opacity % and colour."""
 
     def __init__(self, canvas: CanvasView, settings: QSettings,
                  parent: QWidget | None = None) -> None:
@@ -56,6 +64,10 @@ class ToolOptionsBar(QToolBar):
             label.setBuddy(widget)
             self.addWidget(label)
             self.addWidget(widget)
+        self.color_button = QToolButton()
+        self.color_button.setToolTip("The selection's colour")
+        self.color_button.clicked.connect(self._pick_color)
+        self.addWidget(self.color_button)
         self._restore()
         self.size.valueChanged.connect(lambda d: self._set_radius(d / 2))
         self.hardness.valueChanged.connect(self._set_hardness)
@@ -69,6 +81,20 @@ class ToolOptionsBar(QToolBar):
         self._set_hardness(self.hardness.value())
         self.opacity.setValue(int(float(value("mask/opacity", 45))))
         self._set_opacity(self.opacity.value())
+        color = QColor(str(value("mask/color", "#ff2828")))
+        self.set_mask_color(color if color.isValid() else QColor("#ff2828"))
+
+    def set_mask_color(self, color: QColor) -> None:
+        self.canvas.set_overlay_color(color)
+        swatch = QPixmap(16, 16)
+        swatch.fill(color)
+        self.color_button.setIcon(QIcon(swatch))
+        self.settings.setValue("mask/color", color.name())
+
+    def _pick_color(self) -> None:
+        color = QColorDialog.getColor(self.canvas.overlay_color, self, "Selection colour")
+        if color.isValid():
+            self.set_mask_color(color)
 
     def set_tool(self, name: str) -> None:
         if name not in self.tool_actions:

@@ -107,6 +107,7 @@ class MainWindow(QMainWindow):
         self.job_label = QLabel()
         self.progress = QProgressBar()
         self.progress.setMaximumWidth(220)
+        self.progress.setFormat("%v / %m")
         self.progress.hide()
         bar = self.statusBar()
         for widget in (self.job_label, self.progress):

@@ -162,6 +162,11 @@ class CanvasView(QGraphicsView):
         self._preview.hide()
         self._update_compare()
 
+    def set_overlay_color(self, color: QColor) -> None:
+        """The selection's tint (a red photo needs a blue mask to see what is painted)."""
+        self.overlay_color = QColor(color.red(), color.green(), color.blue())
+        self.refresh_mask()
+
     @property
     def overlay_opacity(self) -> float:
         return self._overlay.opacity()

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from PySide6.QtCore import QMimeData, QPoint, QPointF, QSettings, Qt, QUrl
-from PySide6.QtGui import QDragEnterEvent, QDropEvent
-from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox
+from PySide6.QtGui import QColor, QDragEnterEvent, QDropEvent
+from PySide6.QtWidgets import QApplication, QColorDialog, QFileDialog, QMessageBox
 
 from app.history import MaskCommand
 from app.window import SAVE_FILTER, MainWindow
@@ -243,10 +243,12 @@ def test_a_soft_brush_feathers_the_fill_into_the_photo(window, qtbot, photo):
     assert half.any() and change[alpha >= 0.99].mean() > 2 * change[half].mean()
 
 
-def test_tool_options_are_remembered(window, qtbot, photo, tmp_path):
+def test_tool_options_are_remembered(window, qtbot, photo, tmp_path, monkeypatch):
     window.open_path(photo[0])
     window.tool_options.size.setValue(64)
     window.tool_options.opacity.setValue(70)
+    monkeypatch.setattr(QColorDialog, "getColor", lambda *a, **k: QColor(0, 90, 255))
+    qtbot.mouseClick(window.tool_options.color_button, Qt.MouseButton.LeftButton)
     qtbot.keyClick(window.canvas, Qt.Key.Key_M)
     assert window.canvas.tool == "box" and window.canvas.brush_radius == 32
     assert window.canvas.overlay_opacity == pytest.approx(0.7)
@@ -255,6 +257,7 @@ def test_tool_options_are_remembered(window, qtbot, photo, tmp_path):
         assert again.canvas.tool == "box" and again.canvas.brush_radius == 32
         assert again.tool_options.size.value() == 64
         assert again.canvas.overlay_opacity == pytest.approx(0.7)
+        assert again.canvas.overlay_color == QColor(0, 90, 255)
     finally:
         again.close()
         again.deleteLater()
