@@ -95,5 +95,5 @@ def _load_builtin() -> None:
     if _loaded:
         return
     _loaded = True
-    for package in ("engines.remove",):
+    for package in ("engines.remove", "engines.composite"):
         importlib.import_module(package)

@@ -1,0 +1,86 @@
+"""Composite: cut an object from a guide photo by its box, paste it, fill and harmonize.
+
+Importing this package registers the engines of its three steps ("segment",
+"harmonize", "composite"); it must stay cheap (no torch, no weights loaded).
+"""
+
+from __future__ import annotations
+
+from engines.composite.request import (
+    CompositeRequest,
+    CompositeResult,
+    HarmonizeRequest,
+    HarmonizeResult,
+    SegmentRequest,
+    SegmentResult,
+)
+from engines.registry import Availability, EngineEntry, needs_modules, register
+
+__all__ = [
+    "CompositeRequest", "CompositeResult", "HarmonizeRequest", "HarmonizeResult",
+    "SegmentRequest", "SegmentResult",
+]
+
+
+def _weights_installed(name: str, modules: tuple[str, ...] = ("torch", "torchvision")):
+    """Available when the packages import and the named weights are in the cache."""
+
+    def check() -> Availability:
+        missing = needs_modules(*modules)()
+        if not missing.available:
+            return missing
+        from engines import weights
+
+        try:
+            entry = weights.entry(name)
+        except Exception as exc:  # an entry missing from models.toml is our bug: say so
+            return Availability(False, f"No weights named {name!r} are registered ({exc}).")
+        if not weights.is_installed(entry):
+            return Availability(
+                False,
+                f"The {entry.title} weights are not installed.",
+                f"transfigure weights download {name}  (or: transfigure weights import "
+                f"{name} FILE)",
+            )
+        return Availability(True)
+
+    return check
+
+
+register(EngineEntry(
+    operation="segment", name="grabcut", title="GrabCut (classic)",
+    description="Colour-model graph cut started from the box; refine with keep/drop strokes. "
+                "Needs no downloads.",
+    target="engines.composite.segment:GrabCutSegmenter", default=True,
+))
+register(EngineEntry(
+    operation="segment", name="maskrcnn", title="Mask R-CNN (neural)",
+    description="torchvision's COCO Mask R-CNN; takes the instance that best fills the box.",
+    target="engines.composite.segment:MaskRCNNSegmenter",
+    check=_weights_installed("maskrcnn_resnet50_fpn"),
+))
+register(EngineEntry(
+    operation="harmonize", name="reinhard", title="Colour transfer (classic)",
+    description="Matches the object's Lab statistics to its surroundings (Reinhard et al. "
+                "2001), held back where that would change the object's own colours.",
+    target="engines.composite.harmonize:ReinhardHarmonizer", default=True,
+))
+register(EngineEntry(
+    operation="harmonize", name="poisson", title="Colour transfer + gradient blend",
+    description="The colour transfer, then a gradient-domain (Poisson) blend of the "
+                "object's boundary into the photo.",
+    target="engines.composite.harmonize:PoissonHarmonizer",
+))
+register(EngineEntry(
+    operation="harmonize", name="net", title="Harmonization network (ch. 3.4.4)",
+    description="A generator trained to undo colour-transfer perturbations of photos "
+                "(self-supervised), applied as a colour transform of the object.",
+    target="engines.composite.harmonize_net:NetHarmonizer",
+    check=needs_modules("torch"),
+))
+register(EngineEntry(
+    operation="composite", name="guided", title="Guided inpainting (classic)",
+    description="Pastes the object, fills the gaps around it with a Remove engine and "
+                "harmonizes it with the chosen engine.",
+    target="engines.composite.apply:GuidedCompositeEngine", default=True,
+))
