@@ -61,14 +61,26 @@ class HarmonizeResult:
     seconds: float
 
 
+@dataclass(frozen=True)
+class Placement:
+    """Where the guide's box lands in the target: its top-left corner at (x, y) target
+    pixels, scaled by ``scale_x``/``scale_y`` (equal unless the user freed the aspect),
+    mirrored left-right when ``flip``."""
+
+    x: float
+    y: float
+    scale_x: float = 1.0
+    scale_y: float = 1.0
+    flip: bool = False
+
+
 @dataclass(frozen=True, eq=False)
 class CompositeRequest:
     """Paste the object cut from ``guide`` into ``target``.
 
     ``object_mask`` is the guide-sized alpha of the object (from segmentation, edited by
-    the user). ``source_box`` is the guide region being pasted (the user's box);
-    ``place`` = (x, y, scale, flip) puts that box's top-left corner at target pixel
-    (x, y), scaled by ``scale`` and mirrored left-right when ``flip``. With
+    the user). ``source_box`` is the guide region being pasted (the user's box) and
+    ``place`` where it lands. With
     ``paste_box`` the whole box comes along and only its non-object part is filled;
     otherwise only the object is pasted and the band around its edge is filled.
     """
@@ -77,7 +89,7 @@ class CompositeRequest:
     guide: np.ndarray
     object_mask: np.ndarray
     source_box: Box
-    place: tuple[float, float, float, bool]
+    place: Placement
     harmonize: str = "reinhard"  # a "harmonize" engine name, or "none"
     strength: float = 1.0
     paste_box: bool = False

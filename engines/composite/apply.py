@@ -1,0 +1,223 @@
+"""Guided inpainting (ch. 3.4.4): paste the object cut from a guide photo, fill the gaps
+around it from the target, harmonize it, and blend it in with a soft edge.
+
+The object's outline from a box-started segmentation is only roughly right: its last
+pixels often still carry the guide's background (a halo). So the band on both sides of
+the outline is treated as a hole and filled from the target by a Remove engine, and
+only the object's core, eroded a little and feathered, is laid over it. When the user
+pastes the whole box, the target under the rest of the box is filled the same way (it
+is what the object replaces). Harmonization then sees the composite with the object's
+alpha and changes only the object. Every pixel outside the band, the object and the
+box is the target's own, bit for bit.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from engines import registry
+from engines.base import CancelToken, InvalidInput, Progress, Report, ignore_progress
+from engines.blend import blend_by_alpha
+from engines.composite.request import (
+    Box,
+    CompositeRequest,
+    CompositeResult,
+    HarmonizeRequest,
+    Placement,
+)
+
+STEP_UNITS = 100  # progress units per step, so sub-engines move the bar smoothly
+MIN_SIDE = 2  # px: a pasted object smaller than this cannot be seen, let alone filled
+
+
+@dataclass(frozen=True)
+class Pasted:
+    """The scaled, flipped guide box as it lands in the target (clipped to it)."""
+
+    region: Box  # x, y, w, h in target pixels
+    pixels: np.ndarray  # h×w×3 guide pixels over ``region``
+    object_mask: np.ndarray  # h×w bool, the object
+    covers: np.ndarray  # h×w bool, where the pasted box itself lies (all True if unclipped)
+
+
+def place_object(request: CompositeRequest) -> Pasted:
+    """Cut the box from the guide, flip and scale it, and clip it to the target."""
+    _validate(request)
+    bx, by, bw, bh = request.source_box
+    place = request.place
+    pixels = request.guide[by : by + bh, bx : bx + bw]
+    mask = np.asarray(request.object_mask[by : by + bh, bx : bx + bw], np.float32)
+    if place.flip:
+        pixels, mask = pixels[:, ::-1], mask[:, ::-1]
+    w = max(1, round(bw * place.scale_x))
+    h = max(1, round(bh * place.scale_y))
+    shrink = w * h < bw * bh
+    interp = cv2.INTER_AREA if shrink else cv2.INTER_CUBIC
+    pixels = np.clip(cv2.resize(np.ascontiguousarray(pixels), (w, h), interpolation=interp),
+                     0.0, 1.0)
+    mask = cv2.resize(np.ascontiguousarray(mask), (w, h), interpolation=cv2.INTER_LINEAR) >= 0.5
+    th, tw = request.target.shape[:2]
+    x0, y0 = round(place.x), round(place.y)
+    cx0, cy0 = max(0, x0), max(0, y0)
+    cx1, cy1 = min(tw, x0 + w), min(th, y0 + h)
+    if cx0 >= cx1 or cy0 >= cy1:
+        raise InvalidInput("The object was placed outside the photo; drag it onto the photo.")
+    inner = (slice(cy0 - y0, cy1 - y0), slice(cx0 - x0, cx1 - x0))
+    clipped_mask = mask[inner]
+    if not clipped_mask.any():
+        raise InvalidInput("Only empty background of the box lands on the photo; move the "
+                           "object onto it.")
+    return Pasted((cx0, cy0, cx1 - cx0, cy1 - cy0), pixels[inner], clipped_mask,
+                  np.ones(clipped_mask.shape, bool))
+
+
+def _validate(request: CompositeRequest) -> None:
+    target, guide, mask = request.target, request.guide, request.object_mask
+    for name, image in (("photo", target), ("guide photo", guide)):
+        if image.ndim != 3 or image.shape[2] != 3:
+            raise InvalidInput(f"The {name} must be an RGB image.", f"shape {image.shape}")
+    if mask.shape != guide.shape[:2]:
+        raise InvalidInput("The object's mask does not match the guide photo's size.")
+    gh, gw = guide.shape[:2]
+    bx, by, bw, bh = request.source_box
+    if bw < 1 or bh < 1 or bx < 0 or by < 0 or bx + bw > gw or by + bh > gh:
+        raise InvalidInput(
+            f"The box ({bx}, {by}, {bw}×{bh}) is not inside the {gw}×{gh} guide photo.")
+    inside = np.asarray(mask[by : by + bh, bx : bx + bw]) >= 0.5
+    if not inside.any():
+        raise InvalidInput("No object was found in the box: segment it first, or paint it "
+                           "with keep strokes.")
+    place: Placement = request.place
+    if not (place.scale_x > 0 and place.scale_y > 0) or not all(
+        math.isfinite(v) for v in (place.x, place.y, place.scale_x, place.scale_y)
+    ):
+        raise InvalidInput("The object's scale must be a positive number.")
+    ys, xs = np.nonzero(inside)
+    ow = (xs.max() - xs.min() + 1) * place.scale_x
+    oh = (ys.max() - ys.min() + 1) * place.scale_y
+    th, tw = target.shape[:2]
+    if ow > tw or oh > th:
+        raise InvalidInput(
+            f"The object ({ow:.0f}×{oh:.0f} px at this scale) is larger than the photo "
+            f"({tw}×{th}); scale it down.")
+    if min(ow, oh) < MIN_SIDE:
+        raise InvalidInput("At this scale the object is smaller than 2 pixels; scale it up.")
+    if not 0.0 <= request.strength <= 1.0:
+        raise InvalidInput("The harmonization strength must be between 0 and 1.")
+    if request.feather < 0:
+        raise InvalidInput("The soft edge cannot be negative.")
+
+
+def _disk(radius: int) -> np.ndarray:
+    return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
+
+
+def object_alpha(hard: np.ndarray, feather: float) -> tuple[np.ndarray, np.ndarray]:
+    """(alpha, band): the soft alpha of the object's core, and the band around its outline.
+
+    The core is the object eroded by about the feather, softened by a blur that stays
+    inside the object; the band (both sides of the outline) is what gets filled.
+    """
+    radius = max(2, math.ceil(feather) + 1)
+    as_u8 = hard.astype(np.uint8)
+    inner = cv2.erode(as_u8, _disk(max(1, round(feather))), borderValue=1)
+    alpha = inner.astype(np.float32)
+    if feather > 0:
+        alpha = cv2.GaussianBlur(alpha, (0, 0), sigmaX=max(feather / 2, 0.5))
+    alpha *= hard
+    outer = cv2.dilate(as_u8, _disk(radius))
+    core = cv2.erode(as_u8, _disk(radius), borderValue=1)
+    band = (outer > 0) & ~(core > 0)
+    return np.clip(alpha, 0.0, 1.0), band
+
+
+class GuidedCompositeEngine:
+    """Paste → fill the gaps (a Remove engine) → harmonize (a harmonize engine) → blend."""
+
+    name = "guided"
+
+    def run(
+        self,
+        request: CompositeRequest,
+        report: Report = ignore_progress,
+        cancel: CancelToken | None = None,
+    ) -> CompositeResult:
+        started = time.perf_counter()
+        cancel = cancel or CancelToken()
+        target = np.ascontiguousarray(request.target, dtype=np.float32)
+        pasted = place_object(request)
+        x, y, w, h = pasted.region
+        th, tw = target.shape[:2]
+        hard = np.zeros((th, tw), bool)
+        hard[y : y + h, x : x + w] = pasted.object_mask
+        alpha, hole = object_alpha(hard, request.feather)
+        # What ends up under the object (or the pasted box) is being replaced: the fill
+        # must not copy it back (the thing the user is covering up).
+        hidden = hard.copy()
+        if request.paste_box:
+            hole[y : y + h, x : x + w] |= pasted.covers & (alpha[y : y + h, x : x + w] < 1.0)
+            hidden[y : y + h, x : x + w] |= pasted.covers
+        layer = target.copy()
+        layer[y : y + h, x : x + w] = pasted.pixels
+        report(Progress(0, 3 * STEP_UNITS, "Pasting the object", preview=blend_by_alpha(
+            target[y : y + h, x : x + w], pasted.pixels, alpha[y : y + h, x : x + w]),
+            preview_box=pasted.region))
+        cancel.raise_if_set()
+        filled = self._fill(request, target, hole, hidden & ~hole, report, cancel)
+        composite = blend_by_alpha(filled, layer, alpha)
+        cancel.raise_if_set()
+        report(Progress(2 * STEP_UNITS, 3 * STEP_UNITS, "Harmonizing the object"))
+        if request.harmonize != "none" and request.strength > 0:
+            engine = registry.get("harmonize", request.harmonize).load()()
+            composite = engine.run(
+                HarmonizeRequest(composite, alpha, strength=request.strength, seed=request.seed),
+                _sub_report(report, 2, 3, "Harmonizing the object"), cancel,
+            ).image
+        region = _bounds(hole | (alpha > 0))
+        report(Progress(3 * STEP_UNITS, 3 * STEP_UNITS, "Done",
+                        preview=composite[_slices(region)], preview_box=region))
+        return CompositeResult(composite, alpha, region, time.perf_counter() - started)
+
+    def _fill(self, request: CompositeRequest, target: np.ndarray, hole: np.ndarray,
+              avoid: np.ndarray, report: Report, cancel: CancelToken) -> np.ndarray:
+        """The target with the band (and box) filled from its own surroundings."""
+        if not hole.any():
+            return target
+        from engines.remove.request import RemoveRequest
+
+        if hole.all():
+            raise InvalidInput("The object covers the whole photo; nothing is left to fill "
+                               "its edge from. Scale it down.")
+        engine = registry.get("remove", request.remove_engine).load()()
+        result = engine.run(
+            RemoveRequest(target, hole, avoid=avoid if avoid.any() else None,
+                          seed=request.seed, quality="fast"),
+            _sub_report(report, 1, 3, "Filling around the object"), cancel,
+        )
+        return result.image
+
+
+def _sub_report(report: Report, step: int, total: int, message: str) -> Report:
+    """Forward a sub-engine's progress and previews as step ``step`` of our ``total``."""
+
+    def forward(progress: Progress) -> None:
+        done = round(STEP_UNITS * (step + progress.fraction))
+        report(Progress(done, STEP_UNITS * total, message, progress.preview,
+                        progress.preview_box))
+
+    return forward
+
+
+def _bounds(mask: np.ndarray) -> Box:
+    ys, xs = np.nonzero(mask)
+    return int(xs.min()), int(ys.min()), int(xs.max() - xs.min() + 1), int(ys.max() - ys.min() + 1)
+
+
+def _slices(box: Box) -> tuple[slice, slice]:
+    x, y, w, h = box
+    return slice(y, y + h), slice(x, x + w)
