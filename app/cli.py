@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from app import __version__
+from app.cli_composite import add_parsers as add_composite_parsers
 from app.cli_remove import cmd_remove
 from app.cli_weights import cmd_weights_download, cmd_weights_import, cmd_weights_list
 from app.console import (
@@ -32,7 +33,7 @@ from app.console import (
     say,
 )
 
-COMMANDS = ("remove", "engines", "weights")
+COMMANDS = ("remove", "composite", "harmonize", "engines", "weights")
 QUALITIES = ("fast", "balanced", "best")
 
 
@@ -57,6 +58,8 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=(
             "examples:\n"
             "  transfigure remove photo.jpg --mask hole.png -o clean.jpg\n"
+            "  transfigure composite street.jpg dog.jpg --box 40,60,300,260 --at 500,420 "
+            "-o with-dog.jpg\n"
             "  transfigure engines\n"
             "  transfigure weights list\n\n"
             "Run 'transfigure COMMAND --help' for a command's options."
@@ -106,6 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--overwrite", action="store_true", help="replace OUT if it already exists"
     )
     remove.set_defaults(handler=cmd_remove)
+    add_composite_parsers(commands, common)
 
     engines = commands.add_parser(
         "engines", parents=[common],

@@ -195,12 +195,21 @@ def load_mask(
     shape: tuple[int, int] | None = None,
     max_pixels: int | None = None,
 ) -> np.ndarray:
-    """Read a hole/selection mask saved by any paint program.
+    """Read a hole/selection mask saved by any paint program (True = selected).
 
     Transparency wins when the file has some (painted strokes on a transparent layer);
     otherwise bright pixels are selected. A size mismatch is an error rather than a
     resize, because a silently stretched mask removes the wrong thing.
     """
+    return load_mask_alpha(path, shape, max_pixels) > 0.5
+
+
+def load_mask_alpha(
+    path: str | os.PathLike[str],
+    shape: tuple[int, int] | None = None,
+    max_pixels: int | None = None,
+) -> np.ndarray:
+    """A mask as a soft alpha in [0, 1] (for foreground masks with feathered edges)."""
     img = load_image(path, max_pixels)
     if shape is not None and tuple(shape[:2]) != img.pixels.shape[:2]:
         want_h, want_w = shape[:2]
@@ -209,9 +218,8 @@ def load_mask(
             detail=f"mask {img.path}: {img.pixels.shape[:2]}, expected {tuple(shape[:2])}",
         )
     if img.alpha is not None and float(img.alpha.min()) < 1.0:
-        return img.alpha > 0.5
-    luma = img.pixels @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
-    return luma > 0.5
+        return np.asarray(img.alpha, np.float32)
+    return img.pixels @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
 
 
 def _pixel_limit(max_pixels: int | None) -> int | None:
