@@ -42,3 +42,15 @@ def mask_overlay(coverage: np.ndarray, color: QColor) -> QImage:
         bgra[..., channel] = (alpha * value + 127) // 255
     bgra[..., 3] = alpha
     return QImage(bgra.data, w, h, 4 * w, QImage.Format.Format_ARGB32_Premultiplied).copy()
+
+
+def to_rgba_qimage(pixels: np.ndarray, alpha: np.ndarray) -> QImage:
+    """A premultiplied ARGB image of float [0, 1] RGB pixels with a [0, 1] alpha."""
+    rgb = to_uint(pixels, 8).astype(np.uint16)
+    a = np.clip(np.rint(np.asarray(alpha, np.float32) * 255), 0, 255).astype(np.uint16)
+    h, w = a.shape
+    bgra = np.empty((h, w, 4), np.uint8)  # ARGB32 is B, G, R, A in memory on little-endian
+    for channel, source in enumerate((2, 1, 0)):
+        bgra[..., channel] = (rgb[..., source] * a + 127) // 255
+    bgra[..., 3] = a
+    return QImage(bgra.data, w, h, 4 * w, QImage.Format.Format_ARGB32_Premultiplied).copy()

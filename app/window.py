@@ -64,6 +64,7 @@ class MainWindow(QMainWindow):
         self.history = QUndoStack(self)
         self.jobs = JobRunner(self)
         self._on_done: Callable[[Any], None] | None = None
+        self._on_preview: Callable[[Any, Any], None] | None = None
         self.panels: dict[str, OperationPanel] = {}
         self.docks: dict[str, QDockWidget] = {}
         for panel_type in PANEL_TYPES:
@@ -211,7 +212,7 @@ class MainWindow(QMainWindow):
                 cancel.clicked.connect(self.jobs.cancel)
         self.jobs.busy_changed.connect(self._busy)
         self.jobs.progress.connect(self._progress)
-        self.jobs.preview.connect(self.canvas.show_preview)
+        self.jobs.preview.connect(self._preview)
         self.jobs.finished.connect(self._job_finished)
         self.jobs.failed.connect(self._failed)
         self.jobs.cancelled.connect(self._cancelled)
@@ -327,11 +328,18 @@ class MainWindow(QMainWindow):
             event.acceptProposedAction()
 
     # --------------------------------------------------------------- workspace
-    def start_job(self, work: Work, on_done: Callable[[Any], None]) -> bool:
-        """Run ``work`` on the job runner; ``on_done(result)`` runs only if it succeeds."""
+    def start_job(
+        self, work: Work, on_done: Callable[[Any], None],
+        on_preview: Callable[[Any, Any], None] | None = None,
+    ) -> bool:
+        """Run ``work`` on the job runner; ``on_done(result)`` runs only if it succeeds.
+
+        Previews go to the canvas unless ``on_preview`` takes them (a job on another
+        image, such as segmenting the guide photo, previews there).
+        """
         if self.document is None or not self.jobs.start(work):
             return False
-        self._on_done = on_done
+        self._on_done, self._on_preview = on_done, on_preview
         return True
 
     def apply_result(
@@ -363,8 +371,11 @@ class MainWindow(QMainWindow):
     def show_status(self, message: str) -> None:
         self.statusBar().showMessage(message, 5000)
 
+    def _preview(self, pixels: Any, box: Any) -> None:
+        (self._on_preview or self.canvas.show_preview)(pixels, box)
+
     def _job_finished(self, result: Any) -> None:
-        on_done, self._on_done = self._on_done, None
+        on_done, self._on_done, self._on_preview = self._on_done, None, None
         self.canvas.clear_preview()
         if on_done is not None:
             on_done(result)
@@ -389,12 +400,12 @@ class MainWindow(QMainWindow):
         self._update_actions()
 
     def _cancelled(self) -> None:
-        self._on_done = None
+        self._on_done = self._on_preview = None
         self.canvas.clear_preview()
         self.statusBar().showMessage("Cancelled; the photo is unchanged.", 4000)
 
     def _failed(self, message: str, detail: str) -> None:
-        self._on_done = None
+        self._on_done = self._on_preview = None
         self.canvas.clear_preview()
         self._error("The operation did not finish", message, detail)
 

@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 
 from app.canvas.items import ImageItem
 from app.canvas.mask import MaskEdit, MaskLayer, Rect
+from app.canvas.placement import PlacementItem
 from app.qimages import mask_overlay, to_qimage
 
 MIN_ZOOM, MAX_ZOOM = 0.02, 32.0
@@ -48,6 +49,9 @@ class CanvasView(QGraphicsView):
     mask_edited = Signal(object)
     zoom_changed = Signal(float)
     comparing_changed = Signal(bool)  # the whole "before" photo is shown (``\`` held)
+    box_drawn = Signal(object)  # (x, y, w, h) from the "select" tool, in photo pixels
+    placement_confirmed = Signal()  # Enter while a cut-out is being placed
+    placement_cancelled = Signal()  # Esc while a cut-out is being placed
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -109,11 +113,13 @@ class CanvasView(QGraphicsView):
         self._split_x: float | None = None  # scene x of the divider while split view is on
         self._split_dragging = False
         self.editable = True  # False while a job runs: the job works on the mask it was given
+        self.placement: PlacementItem | None = None
 
     # ------------------------------------------------------------------ content
     def set_image(self, pixels: np.ndarray) -> None:
         """Show a new photo (float or uint8 HxWx3) with an empty selection, fitted."""
         h, w = pixels.shape[:2]
+        self.set_placement(None)
         self._photo.set_image(to_qimage(pixels))
         self.mask = MaskLayer(h, w)
         overlay = QImage(w, h, QImage.Format.Format_ARGB32_Premultiplied)
@@ -247,11 +253,42 @@ class CanvasView(QGraphicsView):
 
     @tool.setter
     def tool(self, name: str) -> None:
-        """"brush" or "box"."""
-        if name not in ("brush", "box"):
+        """"brush" or "box" paint the mask; "select" drags a box and reports it."""
+        if name not in ("brush", "box", "select"):
             raise ValueError(f"unknown tool {name!r}")
         self._tool = name
         self.refresh_cursor()
+
+    # ---------------------------------------------------------------- placement
+    def set_placement(self, item: PlacementItem | None) -> None:
+        """Show a cut-out to move and scale (painting pauses), or end the placement."""
+        if self.placement is not None:
+            self.scene().removeItem(self.placement)
+        self.placement = item
+        if item is not None:
+            self.scene().addItem(item)
+            self.setFocus()
+        self.refresh_cursor()
+
+    def _placement_key(self, event: QKeyEvent) -> bool:
+        """Enter applies, Esc cancels, arrows nudge (Shift: 10 px), H flips."""
+        item, key = self.placement, event.key()
+        if item is None:
+            return False
+        step = 10 if event.modifiers() & Qt.KeyboardModifier.ShiftModifier else 1
+        moves = {Qt.Key.Key_Left: (-step, 0), Qt.Key.Key_Right: (step, 0),
+                 Qt.Key.Key_Up: (0, -step), Qt.Key.Key_Down: (0, step)}
+        if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            self.placement_confirmed.emit()
+        elif key == Qt.Key.Key_Escape:
+            self.placement_cancelled.emit()
+        elif key in moves:
+            item.nudge(*moves[key])
+        elif key == Qt.Key.Key_H:
+            item.flip()
+        else:
+            return False
+        return True
 
     # --------------------------------------------------------------------- zoom
     @property
@@ -290,7 +327,9 @@ class CanvasView(QGraphicsView):
 
     def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt API
         key = event.key()
-        if key == Qt.Key.Key_Space and not event.isAutoRepeat():
+        if self._placement_key(event):
+            pass
+        elif key == Qt.Key.Key_Space and not event.isAutoRepeat():
             self._space_held = True
             self.refresh_cursor()
         elif key == Qt.Key.Key_Backslash and not event.isAutoRepeat():
@@ -331,6 +370,9 @@ class CanvasView(QGraphicsView):
             event.accept()
             return
         point = self.mapToScene(event.position().toPoint())
+        if self.placement is not None:
+            super().mousePressEvent(event)  # the scene hands it to the cut-out's handles
+            return
         if self._split_x is not None and button == Qt.MouseButton.LeftButton:
             self._split_dragging = True
             self.set_split(True, point.x())
@@ -345,7 +387,7 @@ class CanvasView(QGraphicsView):
             event.modifiers() & Qt.KeyboardModifier.AltModifier
         )
         self.mask.begin()
-        if self.tool == "box":
+        if self.tool in ("box", "select"):
             self._box_start, self._stroke_erase = point, erase
             self._band.setRect(QRectF(point, point))
             self._band.show()
@@ -355,6 +397,9 @@ class CanvasView(QGraphicsView):
         event.accept()
 
     def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt API
+        if self.placement is not None and self._pan_last is None:
+            super().mouseMoveEvent(event)
+            return
         if self._pan_last is not None:
             delta = event.position() - self._pan_last
             self._pan_last = event.position()
@@ -387,6 +432,9 @@ class CanvasView(QGraphicsView):
             self._split_dragging = False
             event.accept()
             return
+        if self.placement is not None:
+            super().mouseReleaseEvent(event)
+            return
         if self.mask is None or (self._stroke_last is None and self._box_start is None):
             super().mouseReleaseEvent(event)
             return
@@ -395,10 +443,13 @@ class CanvasView(QGraphicsView):
             rect = rect.normalized()
             self._band.hide()
             self._box_start = None
-            changed = self.mask.fill_rect(
-                (round(rect.x()), round(rect.y()), round(rect.width()), round(rect.height())),
-                erase=self._stroke_erase,
-            )
+            box = (round(rect.x()), round(rect.y()), round(rect.width()), round(rect.height()))
+            if self.tool == "select":
+                self.mask.end()
+                self.box_drawn.emit(_clip_box(box, self.mask.shape))
+                event.accept()
+                return
+            changed = self.mask.fill_rect(box, erase=self._stroke_erase)
             self.refresh_mask(changed)
         self._stroke_last = None
         edit: MaskEdit = self.mask.end()
@@ -421,9 +472,11 @@ class CanvasView(QGraphicsView):
         self._cursor.setVisible(self._mode() == "brush")
 
     def _mode(self) -> str:
-        """What a left drag does now: pan, split, brush, box or nothing."""
+        """What a left drag does now: pan, place, split, brush, box, select or nothing."""
         if self._space_held or self._pan_last is not None:
             return "pan"
+        if self.placement is not None:
+            return "place"
         if self._split_x is not None:
             return "split"
         if self.mask is None or self._comparing or not self.editable:
@@ -437,6 +490,8 @@ class CanvasView(QGraphicsView):
             "pan": Qt.CursorShape.ClosedHandCursor if self._pan_last is not None
             else Qt.CursorShape.OpenHandCursor,
             "split": Qt.CursorShape.SplitHCursor,
+            "place": Qt.CursorShape.SizeAllCursor,
+            "select": Qt.CursorShape.CrossCursor,
             "box": Qt.CursorShape.CrossCursor,
             "brush": Qt.CursorShape.CrossCursor,
             "none": Qt.CursorShape.ArrowCursor,
@@ -447,3 +502,12 @@ class CanvasView(QGraphicsView):
             self._cursor_at(rect.center())
         else:
             self._cursor.setVisible(False)
+
+
+def _clip_box(box: Rect, shape: tuple[int, int]) -> Rect:
+    """A dragged box limited to the photo (a drag may run past its edge)."""
+    h, w = shape
+    x, y, bw, bh = box
+    x0, y0 = min(max(x, 0), w), min(max(y, 0), h)
+    x1, y1 = min(max(x + bw, 0), w), min(max(y + bh, 0), h)
+    return x0, y0, x1 - x0, y1 - y0

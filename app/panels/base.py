@@ -28,8 +28,12 @@ class Workspace(Protocol):
     canvas: CanvasView
     document: Document | None
 
-    def start_job(self, work: Work, on_done: Callable[[Any], None]) -> bool:
-        """Run ``work`` on the job runner; ``on_done(result)`` only if it succeeds."""
+    def start_job(
+        self, work: Work, on_done: Callable[[Any], None],
+        on_preview: Callable[[Any, Any], None] | None = None,
+    ) -> bool:
+        """Run ``work`` on the job runner; ``on_done(result)`` only if it succeeds;
+        previews to ``on_preview(pixels, box)`` instead of the canvas when given."""
 
     def apply_result(
         self, pixels: np.ndarray, label: str, alpha: np.ndarray | None = None,
