@@ -2,13 +2,16 @@
 around it from the target, harmonize it, and blend it in with a soft edge.
 
 The object's outline from a box-started segmentation is only roughly right: its last
-pixels often still carry the guide's background (a halo). So the band on both sides of
-the outline is treated as a hole and filled from the target by a Remove engine, and
-only the object's core, eroded a little and feathered, is laid over it. When the user
-pastes the whole box, the target under the rest of the box is filled the same way (it
-is what the object replaces). Harmonization then sees the composite with the object's
-alpha and changes only the object. Every pixel outside the band, the object and the
-box is the target's own, bit for bit.
+pixels often still carry the guide's background (a halo). So the object's alpha is 0
+for a trim of about the soft-edge width inside its outline and ramps up over the soft
+edge after that: around the object the target's own pixels show, which is exactly the
+background that belongs there (inpainting them would replace real pixels with
+synthesized ones, and cost seconds). When the user pastes the whole box, the target
+under the rest of the box is what the object replaces: that part is a hole, filled
+from the target's surroundings by a Remove engine that may not copy what is being
+covered. Harmonization then sees the composite with the object's alpha and changes
+only the object. Every pixel outside the object (and the box) is the target's own,
+bit for bit.
 """
 
 from __future__ import annotations
@@ -117,23 +120,15 @@ def _disk(radius: int) -> np.ndarray:
     return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
 
 
-def object_alpha(hard: np.ndarray, feather: float) -> tuple[np.ndarray, np.ndarray]:
-    """(alpha, band): the soft alpha of the object's core, and the band around its outline.
+def object_alpha(hard: np.ndarray, feather: float) -> np.ndarray:
+    """The object's alpha: 0 within ``trim`` px of its outline, then a ramp over ``feather``.
 
-    The core is the object eroded by about the feather, softened by a blur that stays
-    inside the object; the band (both sides of the outline) is what gets filled.
+    The trim (about the feather, at least 1 px) drops the outline pixels where a
+    segmentation started from a box leaves some of the guide's background.
     """
-    radius = max(2, math.ceil(feather) + 1)
-    as_u8 = hard.astype(np.uint8)
-    inner = cv2.erode(as_u8, _disk(max(1, round(feather))), borderValue=1)
-    alpha = inner.astype(np.float32)
-    if feather > 0:
-        alpha = cv2.GaussianBlur(alpha, (0, 0), sigmaX=max(feather / 2, 0.5))
-    alpha *= hard
-    outer = cv2.dilate(as_u8, _disk(radius))
-    core = cv2.erode(as_u8, _disk(radius), borderValue=1)
-    band = (outer > 0) & ~(core > 0)
-    return np.clip(alpha, 0.0, 1.0), band
+    trim = max(1.0, float(round(feather)))
+    inside = cv2.distanceTransform(hard.astype(np.uint8), cv2.DIST_L2, 5)
+    return np.clip((inside - trim) / max(feather, 0.5), 0.0, 1.0).astype(np.float32)
 
 
 class GuidedCompositeEngine:
@@ -153,15 +148,13 @@ class GuidedCompositeEngine:
         pasted = place_object(request)
         x, y, w, h = pasted.region
         th, tw = target.shape[:2]
-        hard = np.zeros((th, tw), bool)
-        hard[y : y + h, x : x + w] = pasted.object_mask
-        alpha, hole = object_alpha(hard, request.feather)
-        # What ends up under the object (or the pasted box) is being replaced: the fill
-        # must not copy it back (the thing the user is covering up).
-        hidden = hard.copy()
+        alpha = np.zeros((th, tw), np.float32)
+        alpha[y : y + h, x : x + w] = object_alpha(pasted.object_mask, request.feather)
+        hole = np.zeros((th, tw), bool)
+        hidden = np.zeros((th, tw), bool)  # what the pasted box covers: not a fill source
         if request.paste_box:
-            hole[y : y + h, x : x + w] |= pasted.covers & (alpha[y : y + h, x : x + w] < 1.0)
-            hidden[y : y + h, x : x + w] |= pasted.covers
+            hole[y : y + h, x : x + w] = pasted.covers & (alpha[y : y + h, x : x + w] < 1.0)
+            hidden[y : y + h, x : x + w] = pasted.covers
         layer = target.copy()
         layer[y : y + h, x : x + w] = pasted.pixels
         report(Progress(0, 3 * STEP_UNITS, "Pasting the object", preview=blend_by_alpha(
@@ -196,7 +189,7 @@ class GuidedCompositeEngine:
         engine = registry.get("remove", request.remove_engine).load()()
         result = engine.run(
             RemoveRequest(target, hole, avoid=avoid if avoid.any() else None,
-                          seed=request.seed, quality="fast"),
+                          seed=request.seed),
             _sub_report(report, 1, 3, "Filling around the object"), cancel,
         )
         return result.image
