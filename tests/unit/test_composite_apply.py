@@ -46,7 +46,7 @@ def test_the_object_lands_where_placed_and_nothing_else_changes(target):
     outside = np.ones(target.shape[:2], bool)
     outside[y : y + h, x : x + w] = False
     assert np.array_equal(image[outside], target[outside])
-    assert 100 <= x and x + w <= 160 and 70 <= y and y + h <= 130  # within the pasted box
+    assert x >= 100 and x + w <= 160 and y >= 70 and y + h <= 130  # within the pasted box
 
 
 def test_no_halo_of_the_guide_background_remains(target):
