@@ -63,9 +63,14 @@ def register(entry: EngineEntry) -> None:
     _ENTRIES.setdefault(entry.operation, {})[entry.name] = entry
 
 
+# How lists show operations, whatever order their packages happened to be imported in.
+OPERATION_ORDER = ("remove", "composite", "segment", "harmonize", "translate", "expression")
+
+
 def operations() -> list[str]:
     _load_builtin()
-    return list(_ENTRIES)
+    rank = {name: i for i, name in enumerate(OPERATION_ORDER)}
+    return sorted(_ENTRIES, key=lambda name: (rank.get(name, len(rank)), name))
 
 
 def entries(operation: str) -> list[EngineEntry]:
