@@ -20,6 +20,7 @@ from pathlib import Path
 from app import __version__
 from app.cli_composite import add_parsers as add_composite_parsers
 from app.cli_remove import cmd_remove
+from app.cli_train import add_parser as add_train_parser
 from app.cli_weights import cmd_weights_download, cmd_weights_import, cmd_weights_list
 from app.console import (
     DEBUG_HINT,
@@ -33,7 +34,7 @@ from app.console import (
     say,
 )
 
-COMMANDS = ("remove", "composite", "harmonize", "engines", "weights")
+COMMANDS = ("remove", "composite", "harmonize", "train-harmonizer", "engines", "weights")
 QUALITIES = ("fast", "balanced", "best")
 
 
@@ -110,6 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     remove.set_defaults(handler=cmd_remove)
     add_composite_parsers(commands, common)
+    add_train_parser(commands, common)
 
     engines = commands.add_parser(
         "engines", parents=[common],
