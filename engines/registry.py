@@ -100,5 +100,5 @@ def _load_builtin() -> None:
     if _loaded:
         return
     _loaded = True
-    for package in ("engines.remove", "engines.composite"):
+    for package in ("engines.remove", "engines.composite", "engines.expression"):
         importlib.import_module(package)

@@ -1,0 +1,53 @@
+"""Expression: the first portrait takes the expression of the second (ch. 6).
+
+Importing this package registers the engines; it must stay cheap (no torch, no dlib).
+"""
+
+from __future__ import annotations
+
+from engines.expression.request import ExpressionRequest, ExpressionResult
+from engines.registry import EngineEntry, needs_modules, register
+
+__all__ = ["ExpressionRequest", "ExpressionResult"]
+
+
+def _stylegan_check():
+    """Available when torch, dlib and both weights files are installed."""
+    from engines.registry import Availability
+
+    def check() -> Availability:
+        missing = needs_modules("torch", "dlib", "face_recognition_models")()
+        if not missing.available:
+            return missing
+        from engines import weights
+
+        for name in ("stylegan2_ffhq", "vgg16"):
+            try:
+                entry = weights.entry(name)
+            except Exception as exc:
+                return Availability(False, f"No weights named {name!r} are registered ({exc}).")
+            if not weights.is_installed(entry):
+                return Availability(
+                    False, f"The {entry.title} weights are not installed.",
+                    f"transfigure weights download {name}",
+                )
+        return Availability(True)
+
+    return check
+
+
+register(EngineEntry(
+    operation="expression", name="warp", title="Landmark warp (classic)",
+    description="Moves brows, eyes, mouth and chin towards the second face's landmarks with "
+                "a mesh warp, fills an opening mouth from the second face, blends seamlessly. "
+                "Needs no downloads.",
+    target="engines.expression.warp:WarpExpressionEngine",
+    check=needs_modules("dlib", "face_recognition_models"), default=True,
+))
+register(EngineEntry(
+    operation="expression", name="stylegan", title="StyleGAN2 W+ fusion (ch. 6)",
+    description="Inverts both faces into StyleGAN2's W+ space, takes the expression layers "
+                "from the second, regenerates and blends the new face in.",
+    target="engines.expression.stylegan.engine:StyleGANExpressionEngine",
+    check=_stylegan_check(),
+))
