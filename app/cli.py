@@ -19,6 +19,7 @@ from pathlib import Path
 
 from app import __version__
 from app.cli_composite import add_parsers as add_composite_parsers
+from app.cli_expression import add_parser as add_expression_parser
 from app.cli_remove import cmd_remove
 from app.cli_train import add_parser as add_train_parser
 from app.cli_weights import cmd_weights_download, cmd_weights_import, cmd_weights_list
@@ -34,7 +35,9 @@ from app.console import (
     say,
 )
 
-COMMANDS = ("remove", "composite", "harmonize", "train-harmonizer", "engines", "weights")
+COMMANDS = (
+    "remove", "composite", "harmonize", "expression", "train-harmonizer", "engines", "weights",
+)
 QUALITIES = ("fast", "balanced", "best")
 
 
@@ -111,6 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     remove.set_defaults(handler=cmd_remove)
     add_composite_parsers(commands, common)
+    add_expression_parser(commands, common)
     add_train_parser(commands, common)
 
     engines = commands.add_parser(
