@@ -244,6 +244,8 @@ class MainWindow(QMainWindow):
         self.size_label.setText(f"{w} × {h}")
         self._update_actions()
         self._update_title()
+        for panel in self.panels.values():
+            panel.document_changed()
         return True
 
     def save(self) -> bool:
@@ -371,6 +373,9 @@ class MainWindow(QMainWindow):
     def show_status(self, message: str) -> None:
         self.statusBar().showMessage(message, 5000)
 
+    def open_photo(self, path: str) -> bool:
+        return self.open_path(path)
+
     def _preview(self, pixels: Any, box: Any) -> None:
         (self._on_preview or self.canvas.show_preview)(pixels, box)
 
@@ -384,6 +389,8 @@ class MainWindow(QMainWindow):
         assert self.document is not None
         self.document.pixels = pixels
         self.canvas.replace_photo(pixels)
+        for panel in self.panels.values():
+            panel.document_changed()
 
     def _progress(self, step: int, total: int, message: str, eta: float) -> None:
         self.progress.setRange(0, max(total, 1))

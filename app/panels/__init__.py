@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from app.panels.base import OperationPanel
 from app.panels.composite_panel import CompositePanel
+from app.panels.expression_panel import ExpressionPanel
 from app.panels.remove_panel import RemovePanel
 
-PANEL_TYPES: tuple[type[OperationPanel], ...] = (RemovePanel, CompositePanel)
+PANEL_TYPES: tuple[type[OperationPanel], ...] = (RemovePanel, CompositePanel, ExpressionPanel)

@@ -47,6 +47,9 @@ class Workspace(Protocol):
     def show_status(self, message: str) -> None:
         """A short note in the status bar."""
 
+    def open_photo(self, path: str) -> bool:
+        """Open ``path`` as the photo being edited (asks about unsaved changes)."""
+
 
 class OperationPanel(QWidget):
     """A dock panel for one operation.
@@ -67,6 +70,9 @@ class OperationPanel(QWidget):
     def update_state(self, has_photo: bool, idle: bool) -> None:
         """Enable what may run now; a panel locks its choices while a job runs."""
         self.run_action.setEnabled(has_photo and idle)
+
+    def document_changed(self) -> None:
+        """The photo was opened, or its pixels changed (a result, undo, redo)."""
 
     def save_settings(self, settings: QSettings) -> None:
         """Remember the panel's choices (called when the window closes)."""

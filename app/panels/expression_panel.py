@@ -1,0 +1,250 @@
+"""The Expression panel: the photo being edited takes the expression of a second portrait.
+
+The first well is the photo in the canvas (dropping a portrait on it opens that photo);
+the second well holds the portrait whose expression is wanted. Each well shows the
+faces found and which one is used; a click picks another. The result is one undoable
+step on the canvas.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtGui import QKeySequence, QStandardItemModel
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFileDialog,
+    QFormLayout,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSlider,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.panels.base import OperationPanel, Workspace
+from app.panels.face_well import FaceWell
+from engines import imageio, registry
+from engines.base import EngineError
+from engines.expression.request import DEFAULT_LAYERS
+
+STYLE_LAYERS = 18
+LAYER_HINTS = {
+    1: "pose", 2: "pose, face shape", 3: "face shape", 4: "expression", 5: "expression",
+    6: "eyes, mouth detail", 7: "fine features", 8: "hair", 9: "hair",
+    18: "background, colour",
+}
+
+
+class ExpressionPanel(OperationPanel):
+    """Two portraits, the engine and its choices, and Run."""
+
+    title = "Expression"
+    key = "expression"
+
+    def __init__(self, workspace: Workspace, parent: QWidget | None = None) -> None:
+        super().__init__(workspace, parent)
+        self.run_action.setText("Change &Expression")
+        self.run_action.setShortcut(QKeySequence("Ctrl+Shift+E"))
+        self.run_action.setToolTip("The face in the photo takes the second portrait's "
+                                   "expression")
+        self.run_action.triggered.connect(self.run)
+        self.second_path: Path | None = None
+        self._idle = True
+        self.first_well = FaceWell("The photo you are editing: open or drop a portrait")
+        self.second_well = FaceWell("Drop the portrait whose expression you want here")
+        self.open_second = QPushButton("Open Expression Photo…")
+        self.landmarks = QCheckBox("Show landmarks")
+        self.engine = QComboBox()
+        model: QStandardItemModel = self.engine.model()  # type: ignore[assignment]
+        for entry in registry.entries("expression"):
+            state = entry.availability()
+            self.engine.addItem(entry.title, entry.name)
+            item = model.item(self.engine.count() - 1)
+            item.setToolTip(entry.description if state.available else
+                            f"Unavailable: {state.reason} Fix: {state.fix}")
+            item.setEnabled(state.available)
+        self.engine.setCurrentIndex(self.engine.findData(registry.get("expression").name))
+        self.strength = QSlider(Qt.Orientation.Horizontal)
+        self.strength.setRange(0, 100)
+        self.strength.setValue(100)
+        self.strength.setToolTip("0 keeps the face as it is; 100 takes the whole expression")
+        self.steps = QSpinBox()
+        self.steps.setRange(50, 5000)
+        self.steps.setSingleStep(50)
+        self.steps.setValue(1000)
+        self.steps.setToolTip("StyleGAN: optimisation steps per face (more is closer)")
+        self.layer_boxes: dict[int, QCheckBox] = {}
+        self.layers_group = QGroupBox("Layers from the second face (StyleGAN)")
+        grid = QGridLayout(self.layers_group)
+        for n in range(1, STYLE_LAYERS + 1):
+            box = QCheckBox(str(n))
+            box.setChecked(n in DEFAULT_LAYERS)
+            box.setToolTip(LAYER_HINTS.get(n, "fine detail, texture"))
+            grid.addWidget(box, (n - 1) // 6, (n - 1) % 6)
+            self.layer_boxes[n] = box
+        hint = QLabel("1–3: pose and shape · 4–5: expression · 8–9: hair · 18: background")
+        hint.setWordWrap(True)
+        grid.addWidget(hint, 3, 0, 1, 6)
+        self.run_button = QPushButton("Run")
+        self.run_button.setToolTip(self.run_action.toolTip())
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setEnabled(False)
+        self._layout()
+        self.first_well.file_dropped.connect(self.workspace.open_photo)
+        self.second_well.file_dropped.connect(self.open_second_photo)
+        self.open_second.clicked.connect(self.open_dialog)
+        self.landmarks.toggled.connect(self._toggle_landmarks)
+        self.engine.currentIndexChanged.connect(lambda _: self._engine_changed())
+        self.run_button.clicked.connect(self.run_action.trigger)
+        for well in (self.first_well, self.second_well):
+            well.faces_found.connect(self._faces_changed)
+        self._engine_changed()
+
+    def _layout(self) -> None:
+        wells = QHBoxLayout()
+        for title, well in (("Photo (identity)", self.first_well),
+                            ("Expression from", self.second_well)):
+            column = QVBoxLayout()
+            column.addWidget(QLabel(title))
+            column.addWidget(well, 1)
+            wells.addLayout(column)
+        form = QFormLayout()
+        form.addRow("Engine", self.engine)
+        form.addRow("Strength", self.strength)
+        form.addRow("Steps", self.steps)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.run_button)
+        buttons.addWidget(self.cancel_button)
+        layout = QVBoxLayout(self)
+        layout.addLayout(wells, 1)
+        row = QHBoxLayout()
+        row.addWidget(self.open_second)
+        row.addStretch(1)
+        row.addWidget(self.landmarks)
+        layout.addLayout(row)
+        layout.addLayout(form)
+        layout.addWidget(self.layers_group)
+        layout.addLayout(buttons)
+
+    def _toggle_landmarks(self, on: bool) -> None:
+        for well in (self.first_well, self.second_well):
+            well.show_landmarks = on
+            well.update()
+
+    def _engine_changed(self) -> None:
+        neural = self.engine.currentData() == "stylegan"
+        self.layers_group.setEnabled(neural)
+        self.steps.setEnabled(neural)
+
+    def _faces_changed(self) -> None:
+        self.update_state(self.workspace.document is not None, self._idle)
+
+    # ------------------------------------------------------------------ photos
+    def document_changed(self) -> None:
+        document = self.workspace.document
+        self.first_well.set_image(None if document is None else document.pixels)
+
+    def open_dialog(self) -> None:
+        folder = str(self.second_path.parent if self.second_path else Path.home())
+        filters = "Images ({})".format(" ".join(f"*{e}"
+                                                for e in imageio.SUPPORTED_LOAD_EXTENSIONS))
+        path, _ = QFileDialog.getOpenFileName(self, "Open the expression photo", folder, filters)
+        if path:
+            self.open_second_photo(path)
+
+    def open_second_photo(self, path: str | Path) -> bool:
+        try:
+            loaded = imageio.load_image(path)
+        except EngineError as exc:
+            self.workspace.show_error("Cannot open the expression photo", exc.message,
+                                      exc.detail)
+            return False
+        self.second_path = Path(path)
+        self.second_well.set_image(loaded.pixels)
+        self.update_state(self.workspace.document is not None, True)
+        return True
+
+    # --------------------------------------------------------------------- run
+    @property
+    def layers(self) -> tuple[int, ...]:
+        return tuple(n for n, box in self.layer_boxes.items() if box.isChecked())
+
+    def update_state(self, has_photo: bool, idle: bool) -> None:
+        self._idle = idle
+        ready = has_photo and idle and self.second_well.pixels is not None
+        self.run_action.setEnabled(ready)
+        self.run_button.setEnabled(ready)
+        self.cancel_button.setEnabled(not idle)
+        for widget in (self.engine, self.strength, self.steps, self.open_second,
+                       self.first_well, self.second_well):
+            widget.setEnabled(idle)
+        if idle:
+            self._engine_changed()
+        else:
+            self.layers_group.setEnabled(False)
+
+    def run(self) -> None:
+        workspace = self.workspace
+        document, second = workspace.document, self.second_well.pixels
+        if document is None or second is None:
+            return
+        from engines.expression import ExpressionRequest
+
+        if self.engine.currentData() == "stylegan" and not self.layers:
+            workspace.show_error("Nothing to take", "Tick at least one layer to take from the "
+                                 "second face (4 and 5 carry the expression).")
+            return
+        request = ExpressionRequest(
+            document.pixels, second, strength=self.strength.value() / 100,
+            face_first=self.first_well.chosen if self.first_well.faces else None,
+            face_second=self.second_well.chosen if self.second_well.faces else None,
+            layers=self.layers, steps=self.steps.value(),
+        )
+        try:
+            engine = registry.get("expression", self.engine.currentData()).load()()
+        except EngineError as exc:
+            workspace.show_error("Cannot change the expression", exc.message, exc.detail)
+            return
+
+        def done(result) -> None:
+            self.second_well.show_preview(None)
+            workspace.apply_result(result.image, "Expression", clear_mask=False)
+            notes = " ".join(result.notes)
+            workspace.show_status(f"Expression changed in {result.seconds:.1f} s. {notes}")
+
+        def preview(pixels: np.ndarray, box) -> None:
+            if box is None:  # an intermediate face (an inversion), not a region of the photo
+                self.second_well.show_preview(pixels)
+            else:
+                workspace.canvas.show_preview(pixels, box)
+
+        workspace.start_job(lambda report, token: engine.run(request, report, token), done,
+                            on_preview=preview)
+
+    def save_settings(self, settings: QSettings) -> None:
+        settings.setValue("expression/engine", self.engine.currentData())
+        settings.setValue("expression/strength", self.strength.value())
+        settings.setValue("expression/steps", self.steps.value())
+        settings.setValue("expression/layers", ",".join(str(n) for n in self.layers))
+        settings.setValue("expression/landmarks", self.landmarks.isChecked())
+
+    def restore_settings(self, settings: QSettings) -> None:
+        index = self.engine.findData(settings.value("expression/engine"))
+        model: QStandardItemModel = self.engine.model()  # type: ignore[assignment]
+        if index >= 0 and model.item(index).isEnabled():
+            self.engine.setCurrentIndex(index)
+        self.strength.setValue(int(settings.value("expression/strength", 100)))
+        self.steps.setValue(int(settings.value("expression/steps", 1000)))
+        saved = str(settings.value("expression/layers", "4,5"))
+        chosen = {int(v) for v in saved.split(",") if v.strip().isdigit()}
+        for n, box in self.layer_boxes.items():
+            box.setChecked(n in chosen)
+        self.landmarks.setChecked(str(settings.value("expression/landmarks", "false")) == "true")

@@ -1,0 +1,186 @@
+"""A drop well for a portrait: its thumbnail, the faces found in it, and which one is used.
+
+Detection runs on a background thread (a big photo takes a noticeable moment) and
+comes back through a queued signal; a click on another face's box chooses that face.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+import numpy as np
+from PySide6.QtCore import QObject, QPointF, QRectF, QSize, Qt, Signal
+from PySide6.QtGui import (
+    QColor,
+    QDragEnterEvent,
+    QDropEvent,
+    QImage,
+    QMouseEvent,
+    QPainter,
+    QPaintEvent,
+    QPen,
+)
+from PySide6.QtWidgets import QSizePolicy, QWidget
+
+from app.qimages import to_qimage
+
+THUMB_SIDE = 640  # px: thumbnails are made once, small enough to repaint instantly
+
+
+@dataclass(frozen=True)
+class FoundFace:
+    """A face as the well draws it: box (x, y, w, h) and 68 landmarks, photo pixels."""
+
+    box: tuple[float, float, float, float]
+    landmarks: np.ndarray
+
+
+def detect_faces(pixels: np.ndarray) -> list[FoundFace]:
+    """Faces largest first (the engines' own detector, so the well shows what they use)."""
+    from engines.faces.detect import detect_faces as detect
+
+    return [FoundFace(tuple(float(v) for v in face.box), np.asarray(face.landmarks))
+            for face in detect(pixels)]
+
+
+class _Finder(QObject):
+    found = Signal(int, object, str)  # generation, faces, error sentence
+
+
+class FaceWell(QWidget):
+    """``file_dropped(path)`` on a drop; ``face_chosen(index)`` when a face is clicked."""
+
+    file_dropped = Signal(str)
+    face_chosen = Signal(int)
+    faces_found = Signal()
+
+    def __init__(self, placeholder: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setAcceptDrops(True)
+        self.setMinimumSize(QSize(140, 140))
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.placeholder = placeholder
+        self.pixels: np.ndarray | None = None
+        self.faces: list[FoundFace] = []
+        self.chosen = 0
+        self.show_landmarks = False
+        self.message = ""
+        self._thumb = QImage()
+        self._overlay = QImage()  # an engine's live preview for this photo, if any
+        self._scale = 1.0
+        self._generation = 0
+        self._finder = _Finder(self)
+        self._finder.found.connect(self._found)
+
+    # ---------------------------------------------------------------- content
+    def set_image(self, pixels: np.ndarray | None) -> None:
+        """Show a photo (or nothing) and look for faces in it in the background."""
+        self._generation += 1
+        self.pixels, self.faces, self.chosen, self._overlay = pixels, [], 0, QImage()
+        self._thumb = QImage()
+        if pixels is not None:
+            h, w = pixels.shape[:2]
+            self._scale = min(1.0, THUMB_SIDE / max(h, w))
+            step = max(1, int(1 / self._scale))
+            self._thumb = to_qimage(np.ascontiguousarray(pixels[::step, ::step]))
+            self._scale = self._thumb.width() / w
+            self.message = "Looking for faces…"
+            generation = self._generation
+            threading.Thread(target=self._detect, args=(pixels, generation), daemon=True,
+                             name="face-finder").start()
+        else:
+            self.message = ""
+        self.update()
+
+    def _detect(self, pixels: np.ndarray, generation: int) -> None:
+        try:
+            faces, problem = detect_faces(pixels), ""
+        except Exception as exc:  # shown in the well; the engines will say it again on Run
+            faces, problem = [], getattr(exc, "message", str(exc))
+        self._finder.found.emit(generation, faces, problem)
+
+    def _found(self, generation: int, faces: list[FoundFace], problem: str) -> None:
+        if generation != self._generation:
+            return  # an older photo's answer
+        self.faces = faces
+        self.message = problem or ("No face found" if not faces else
+                                   f"{len(faces)} faces: click one to use it"
+                                   if len(faces) > 1 else "")
+        self.update()
+        self.faces_found.emit()
+
+    def show_preview(self, pixels: np.ndarray | None) -> None:
+        """An engine's intermediate image for this photo (e.g. its inverted face)."""
+        self._overlay = QImage() if pixels is None else to_qimage(pixels)
+        self.update()
+
+    # --------------------------------------------------------------- painting
+    def _target_rect(self) -> QRectF:
+        if self._thumb.isNull():
+            return QRectF()
+        tw, th = self._thumb.width(), self._thumb.height()
+        fit = min(self.width() / tw, self.height() / th)
+        w, h = tw * fit, th * fit
+        return QRectF((self.width() - w) / 2, (self.height() - h) / 2, w, h)
+
+    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt API
+        painter = QPainter(self)
+        painter.fillRect(self.rect(), self.palette().base())
+        rect = self._target_rect()
+        if rect.isNull():
+            painter.setPen(self.palette().placeholderText().color())
+            painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap,
+                             self.placeholder)
+            return
+        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
+        painter.drawImage(rect, self._thumb)
+        fit = rect.width() / self._thumb.width() * self._scale  # photo px → widget px
+        for index, face in enumerate(self.faces):
+            x, y, w, h = face.box
+            chosen = index == self.chosen
+            pen = QPen(QColor(80, 220, 120) if chosen else QColor(255, 255, 255, 170),
+                       2 if chosen else 1)
+            painter.setPen(pen)
+            painter.drawRect(QRectF(rect.x() + x * fit, rect.y() + y * fit, w * fit, h * fit))
+            if self.show_landmarks and chosen:
+                painter.setPen(QPen(QColor(255, 220, 0), 2))
+                for px, py in face.landmarks:
+                    painter.drawPoint(QPointF(rect.x() + px * fit, rect.y() + py * fit))
+        if not self._overlay.isNull():
+            side = min(rect.width(), rect.height()) * 0.45
+            inset = QRectF(rect.right() - side - 4, rect.bottom() - side - 4, side, side)
+            painter.drawImage(inset, self._overlay)
+            painter.setPen(QPen(QColor(255, 255, 255), 1))
+            painter.drawRect(inset)
+        if self.message:
+            painter.setPen(QColor(255, 255, 255))
+            band = QRectF(rect.x(), rect.bottom() - 22, rect.width(), 22)
+            painter.fillRect(band, QColor(0, 0, 0, 150))
+            painter.drawText(band, Qt.AlignmentFlag.AlignCenter, self.message)
+
+    # ------------------------------------------------------------------ input
+    def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt API
+        rect = self._target_rect()
+        if rect.isNull() or not self.faces:
+            return
+        fit = rect.width() / self._thumb.width() * self._scale
+        x = (event.position().x() - rect.x()) / fit
+        y = (event.position().y() - rect.y()) / fit
+        for index, face in enumerate(self.faces):
+            fx, fy, fw, fh = face.box
+            if fx <= x <= fx + fw and fy <= y <= fy + fh:
+                self.chosen = index
+                self.update()
+                self.face_chosen.emit(index)
+                return
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 - Qt API
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802 - Qt API
+        urls = [u for u in event.mimeData().urls() if u.isLocalFile()]
+        if urls:
+            event.acceptProposedAction()
+            self.file_dropped.emit(urls[0].toLocalFile())
