@@ -124,7 +124,7 @@ class ExpressionPanel(OperationPanel):
         buttons.addWidget(self.run_button)
         buttons.addWidget(self.cancel_button)
         layout = QVBoxLayout(self)
-        layout.addLayout(wells, 1)
+        layout.addLayout(wells)
         row = QHBoxLayout()
         row.addWidget(self.open_second)
         row.addStretch(1)
@@ -133,6 +133,7 @@ class ExpressionPanel(OperationPanel):
         layout.addLayout(form)
         layout.addWidget(self.layers_group)
         layout.addLayout(buttons)
+        layout.addStretch(1)
 
     def _toggle_landmarks(self, on: bool) -> None:
         for well in (self.first_well, self.second_well):

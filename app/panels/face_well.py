@@ -25,6 +25,7 @@ from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from app.qimages import to_qimage
 
+WELL_BACKGROUND = QColor(48, 48, 48)  # the canvas's grey: photos read the same in both
 THUMB_SIDE = 640  # px: thumbnails are made once, small enough to repaint instantly
 
 
@@ -58,8 +59,9 @@ class FaceWell(QWidget):
     def __init__(self, placeholder: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setAcceptDrops(True)
-        self.setMinimumSize(QSize(140, 140))
-        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.setMinimumSize(QSize(120, 150))
+        self.setMaximumHeight(240)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         self.placeholder = placeholder
         self.pixels: np.ndarray | None = None
         self.faces: list[FoundFace] = []
@@ -126,10 +128,10 @@ class FaceWell(QWidget):
 
     def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt API
         painter = QPainter(self)
-        painter.fillRect(self.rect(), self.palette().base())
+        painter.fillRect(self.rect(), WELL_BACKGROUND)
         rect = self._target_rect()
         if rect.isNull():
-            painter.setPen(self.palette().placeholderText().color())
+            painter.setPen(QColor(200, 200, 200))
             painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap,
                              self.placeholder)
             return
