@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
     QProgressBar,
 )
 
+from app.about import show_about
 from app.canvas.view import CanvasView
 from app.device_probe import DeviceProbe
 from app.document import Document
@@ -188,6 +189,8 @@ class MainWindow(QMainWindow):
         operations.addSeparator()
         self.cancel_action = self._action(operations, "&Cancel", self.jobs.cancel,
                                           Qt.Key.Key_Escape)
+        help_menu = menus.addMenu("&Help")
+        self._action(help_menu, "&About Transfigure and Licences…", lambda: show_about(self))
         for action, name in ((self.open_action, "document-open"),
                              (self.save_action, "document-save"), (undo, "edit-undo"),
                              (redo, "edit-redo"), (self.cancel_action, "process-stop")):

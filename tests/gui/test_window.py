@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from PySide6.QtCore import QMimeData, QPoint, QPointF, QSettings, Qt, QUrl
-from PySide6.QtGui import QColor, QDragEnterEvent, QDropEvent
+from PySide6.QtGui import QAction, QColor, QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication, QColorDialog, QFileDialog, QMessageBox
 
 from app.history import MaskCommand
@@ -303,3 +303,12 @@ def test_theme_choice_applies_and_is_remembered(window, qtbot):
         again.close()
         again.deleteLater()
         window.set_theme("system")
+
+
+def test_about_names_the_non_commercial_models(window, qtbot):
+    action = next(a for a in window.findChildren(QAction) if "About" in a.text())
+    action.trigger()
+    box = next(b for b in window.findChildren(QMessageBox) if b.isVisible())
+    text = box.text()
+    assert "iBUG 300-W" in text and "non-commercial" in text.lower()
+    box.close()
