@@ -36,7 +36,8 @@ if TYPE_CHECKING:
     import torch
 
 CHUNK = 1 << 20
-FORMATS = ("torch", "safetensors")
+# "nvidia-pickle": a network pickle only an allow-listed converter may read (StyleGAN2).
+FORMATS = ("torch", "safetensors", "nvidia-pickle")
 ENV_CACHE_DIR = "TRANSFIGURE_CACHE_DIR"
 _REQUIRED_KEYS = ("title", "url", "sha256", "size", "filename", "licence", "needed_by", "format")
 
@@ -396,6 +397,12 @@ def load_state_dict(e: WeightsEntry, device: str = "cpu") -> dict[str, torch.Ten
     path = path_for(e)
     if not path.is_file():
         raise _missing(e)
+    if e.format == "nvidia-pickle":
+        raise WeightsError(
+            f"The {e.name} weights are a network pickle; they are read only through the "
+            "converter that never runs code from them (engines.expression.stylegan.convert).",
+            str(path),
+        )
     try:
         if e.format == "safetensors":
             from safetensors.torch import load_file

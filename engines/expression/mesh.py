@@ -1,0 +1,88 @@
+"""A piecewise-affine mesh warp: move control points, and the image follows them.
+
+The destination points are triangulated (Delaunay); every output pixel inside a
+triangle samples the source through the affine map that takes that triangle to its
+source triangle. Triangulating the destination (not the source) matters for an
+opening mouth: the new gap between the lips gets triangles of its own, which sample
+the closed lip line (later covered by the synthesised mouth interior).
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+SUBPIXEL_BITS = 4  # cv2 drawing precision for triangle vertices
+
+
+def triangulate(points: np.ndarray) -> np.ndarray:
+    """Delaunay triangles over ``points`` (N×2) as T×3 point indices.
+
+    Points that coincide are merged by the triangulation: triangles then use the first.
+    """
+    pts = np.asarray(points, dtype=np.float64)
+    lo = np.floor(pts.min(0)) - 2
+    hi = np.ceil(pts.max(0)) + 2
+    subdiv = cv2.Subdiv2D((int(lo[0]), int(lo[1]), int(hi[0] - lo[0]) + 1, int(hi[1] - lo[1]) + 1))
+    for x, y in pts:
+        subdiv.insert((float(x), float(y)))
+    tris = subdiv.getTriangleList().reshape(-1, 3, 2)
+    # Drop the triangles that use the three far-away helper vertices Subdiv2D starts from.
+    inside = ((tris >= lo - 1) & (tris <= hi + 1)).all(axis=(1, 2))
+    tris = tris[inside]
+    # Back from coordinates to indices: the nearest input point (they are copies).
+    d = np.linalg.norm(tris[:, :, None, :] - pts[None, None, :, :].astype(np.float32), axis=-1)
+    return d.argmin(axis=-1)
+
+
+def triangle_affines(src: np.ndarray, dst: np.ndarray, triangles: np.ndarray) -> np.ndarray:
+    """Per triangle, the 2×3 affine taking its destination corners to its source corners."""
+    d = np.concatenate([dst[triangles], np.ones((*triangles.shape, 1))], axis=-1)  # T×3×3
+    s = src[triangles]  # T×3×2
+    affines = np.empty((len(triangles), 2, 3))
+    ok = np.abs(np.linalg.det(d)) > 1e-9
+    affines[ok] = np.linalg.solve(d[ok], s[ok]).transpose(0, 2, 1)
+    for t in np.flatnonzero(~ok):  # a flat triangle covers no pixel; any fit will do
+        affines[t] = np.linalg.lstsq(d[t], s[t], rcond=None)[0].T
+    return affines
+
+
+def warp_maps(
+    src: np.ndarray, dst: np.ndarray, width: int, height: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """``cv2.remap`` maps (float32 H×W) for the mesh warp moving ``src`` points to ``dst``.
+
+    The points must include the corners of the width×height area (fixed), so every
+    pixel lies in some triangle; points may lie outside it (a chin below the photo).
+    """
+    src = np.asarray(src, dtype=np.float64)
+    dst = np.asarray(dst, dtype=np.float64)
+    triangles = triangulate(dst)
+    affines = triangle_affines(src, dst, triangles)
+    labels = np.full((height, width), -1, dtype=np.int32)
+    scale = 1 << SUBPIXEL_BITS
+    for t, tri in enumerate(triangles):
+        corners = np.round(dst[tri] * scale).astype(np.int32)
+        cv2.fillConvexPoly(labels, corners, int(t), lineType=cv2.LINE_8, shift=SUBPIXEL_BITS)
+    ys, xs = np.mgrid[0:height, 0:width].astype(np.float64)
+    map_x, map_y = xs.copy(), ys.copy()
+    covered = labels >= 0
+    a = affines[labels[covered]]
+    x, y = xs[covered], ys[covered]
+    map_x[covered] = a[:, 0, 0] * x + a[:, 0, 1] * y + a[:, 0, 2]
+    map_y[covered] = a[:, 1, 0] * x + a[:, 1, 1] * y + a[:, 1, 2]
+    return map_x.astype(np.float32), map_y.astype(np.float32)
+
+
+def remap(image: np.ndarray, map_x: np.ndarray, map_y: np.ndarray) -> np.ndarray:
+    """``image`` sampled at the maps (bilinear; edges repeated, never black)."""
+    return cv2.remap(
+        image, map_x, map_y, interpolation=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+    )
+
+
+def warp_mesh(image: np.ndarray, src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+    """``image`` warped so that what was at ``src[i]`` ends up at ``dst[i]``."""
+    h, w = image.shape[:2]
+    map_x, map_y = warp_maps(src, dst, w, h)
+    return remap(image, map_x, map_y)

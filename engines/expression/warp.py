@@ -1,0 +1,255 @@
+"""The classic Expression engine: a landmark mesh warp, no downloads.
+
+The first face's brows, eyes, mouth and chin move towards where the second face has them
+(``engines.expression.retarget``: the second face's landmarks fitted onto the first
+face, re-anchored feature by feature when the heads are turned differently) by the
+request's strength. The photo follows through a piecewise-affine mesh
+(``engines.expression.mesh``) that also holds a ring of fixed points around the face, so
+the warp fades out before the ring and the blend mask, which ends at the ring, leaves
+every pixel beyond it untouched. A mouth that opens or closes is redrawn from the second
+photo (``engines.expression.mouth``). All the work is done on a crop around the face,
+so the photo's size hardly matters.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from engines.base import CancelToken, InvalidInput, Progress, Report, ignore_progress
+from engines.blend import blend_by_alpha
+from engines.expression.mesh import remap, warp_maps
+from engines.expression.mouth import redraw_mouth
+from engines.expression.request import ExpressionRequest, ExpressionResult
+from engines.expression.retarget import (
+    MOVING,
+    mouth_change,
+    moved_landmarks,
+    target_landmarks,
+)
+from engines.faces.detect import Face, detect_faces
+from engines.faces.identity import SAME_PERSON_THRESHOLD, face_descriptor, identity_distance
+
+MIN_EYE_DISTANCE = 28.0  # px: below this the 68 landmarks are too coarse to warp by
+RING_MARGIN = 0.45  # eye distances from the moved landmarks' hull to the fixed ring
+RING_POINTS = 40
+FEATHER = 0.3  # eye distances, inside the ring, over which the new face fades in
+CROP_PAD = 4  # px of unchanged context kept around the ring in the working crop
+POSE_WARNING = 0.1  # eye distances of misfit on the stable points: heads turned differently
+STEPS = 6
+
+
+@dataclass(frozen=True)
+class _Box:
+    """The working crop: x0, y0 inclusive, x1, y1 exclusive, in photo pixels."""
+
+    x0: int
+    y0: int
+    x1: int
+    y1: int
+
+    @property
+    def slices(self) -> tuple[slice, slice]:
+        return slice(self.y0, self.y1), slice(self.x0, self.x1)
+
+    @property
+    def xywh(self) -> tuple[int, int, int, int]:
+        return self.x0, self.y0, self.x1 - self.x0, self.y1 - self.y0
+
+    @property
+    def origin(self) -> np.ndarray:
+        return np.array([self.x0, self.y0], dtype=np.float64)
+
+
+class WarpExpressionEngine:
+    """Gives the first photo's face the second's expression by warping its landmarks."""
+
+    name = "warp"
+
+    def __init__(self, detector: str = "hog") -> None:
+        """``detector``: "hog" (fast) or "cnn" (dlib's MMOD: turned faces, but slow)."""
+        self.detector = detector
+
+    def run(
+        self,
+        request: ExpressionRequest,
+        report: Report = ignore_progress,
+        cancel: CancelToken | None = None,
+    ) -> ExpressionResult:
+        started = time.perf_counter()
+        cancel = cancel or CancelToken()
+        first, second = _validated(request)
+        h, w = first.shape[:2]
+        if request.strength == 0:
+            cancel.raise_if_set()
+            return ExpressionResult(
+                first.copy(), (0, 0, 0, 0), np.zeros((h, w), np.float32),
+                time.perf_counter() - started, ("At strength 0 the photo stays as it was.",),
+            )
+        notes: list[str] = []
+
+        report(Progress(0, STEPS, "Finding the face in the first photo"))
+        face1 = _pick_face(detect_faces(first, self.detector), request.face_first, "first", notes)
+        cancel.raise_if_set()
+        report(Progress(1, STEPS, "Finding the face in the second photo"))
+        face2 = _pick_face(
+            detect_faces(second, self.detector), request.face_second, "second", notes
+        )
+        cancel.raise_if_set()
+
+        target, misfit = target_landmarks(face1.landmarks, face2.landmarks)
+        if misfit > POSE_WARNING:
+            notes.append("The two heads are turned differently, so the new expression may "
+                         "look strained; photos taken from the same angle work best.")
+        moved = moved_landmarks(face1.landmarks, target, float(request.strength))
+        eye_distance = face1.eye_distance
+        ring = _ring(face1.landmarks, moved, eye_distance)
+        box = _crop_box(ring, w, h)
+        preview_box = box.xywh
+        crop = first[box.slices]
+        report(Progress(2, STEPS, "Warping the face", crop, preview_box))
+
+        src = _mesh_points(face1.landmarks, ring, box)
+        dst = _mesh_points(moved, ring, box)
+        map_x, map_y = warp_maps(src, dst, box.x1 - box.x0, box.y1 - box.y0)
+        warped = remap(crop, map_x, map_y)
+        cancel.raise_if_set()
+        report(Progress(3, STEPS, "Warped", warped, preview_box))
+
+        change = mouth_change(face1.landmarks, moved)
+        if change is not None:
+            warped = redraw_mouth(warped, crop, face1.landmarks - box.origin,
+                                  moved - box.origin, second, face2.landmarks, change)
+            cancel.raise_if_set()
+            report(Progress(4, STEPS, f"Redrew the {'opening' if change == 'open' else 'closing'}"
+                            " mouth from the second photo", warped, preview_box))
+
+        alpha = _feathered_mask(ring - box.origin, crop.shape[:2], FEATHER * eye_distance)
+        blended = blend_by_alpha(crop, warped, alpha)
+        result = first.copy()
+        result[box.slices] = blended
+        blend_mask = np.zeros((h, w), np.float32)
+        blend_mask[box.slices] = alpha
+        cancel.raise_if_set()
+        report(Progress(5, STEPS, "Blended; comparing the two faces", blended, preview_box))
+
+        distance = identity_distance(
+            face_descriptor(first, face1.landmarks), face_descriptor(second, face2.landmarks)
+        )
+        if distance > SAME_PERSON_THRESHOLD:
+            notes.append(
+                f"These look like two different people (face distance {distance:.2f}, over "
+                f"{SAME_PERSON_THRESHOLD}): the first face also takes on some of the second "
+                "face's shape."
+            )
+        report(Progress(STEPS, STEPS, "Done", blended, preview_box))
+        return ExpressionResult(
+            result, preview_box, blend_mask, time.perf_counter() - started, tuple(notes)
+        )
+
+
+def _validated(request: ExpressionRequest) -> tuple[np.ndarray, np.ndarray]:
+    """Both photos as float32 RGB, or a sentence saying what is wrong with the request."""
+    photos = []
+    for which, image in (("first", request.first), ("second", request.second)):
+        image = np.asarray(image)
+        if image.ndim != 3 or image.shape[2] != 3:
+            raise InvalidInput(f"The {which} photo must be a colour (RGB) image.",
+                               f"shape {image.shape}")
+        photos.append(np.ascontiguousarray(image, dtype=np.float32))
+    strength = request.strength
+    if not (isinstance(strength, int | float) and math.isfinite(strength) and 0 <= strength <= 1):
+        raise InvalidInput(
+            "The strength must be between 0 (the first face unchanged) and 1 (the second "
+            "face's expression).", f"strength {strength!r}",
+        )
+    for which, index in (("first", request.face_first), ("second", request.face_second)):
+        if index is not None and (not isinstance(index, int) or index < 0):
+            raise InvalidInput(f"The face chosen in the {which} photo must be a face number "
+                               "from the list of faces found.", f"index {index!r}")
+    return photos[0], photos[1]
+
+
+def _pick_face(faces: list[Face], index: int | None, which: str, notes: list[str]) -> Face:
+    """The requested face (default: the largest), or why it cannot be used."""
+    if not faces:
+        raise InvalidInput(
+            f"No face found in the {which} photo. The face should be seen from the front, "
+            "uncovered and reasonably well lit."
+        )
+    count = len(faces)
+    if index is None:
+        face = faces[0]
+        if count > 1:
+            notes.append(f"The {which} photo shows {count} faces; the largest was used.")
+    elif index >= count:
+        shows = "1 face" if count == 1 else f"{count} faces"
+        raise InvalidInput(
+            f"The {which} photo shows {shows}; choose one of them (face {index + 1} was "
+            "asked for).",
+        )
+    else:
+        face = faces[index]
+    if face.eye_distance < MIN_EYE_DISTANCE:
+        raise InvalidInput(
+            f"The face in the {which} photo is too small to change its expression: "
+            f"{face.eye_distance:.0f} px between the eyes, and at least "
+            f"{MIN_EYE_DISTANCE:.0f} px are needed. Use a larger photo or one taken closer.",
+        )
+    return face
+
+
+def _ring(first: np.ndarray, moved: np.ndarray, eye_distance: float) -> np.ndarray:
+    """Fixed points around everything that moves, evenly spaced (photo pixels, N×2).
+
+    They sit ``RING_MARGIN`` eye distances outside the convex hull of the moving
+    landmarks (before and after), so the warp has room to fade out.
+    """
+    moving = list(MOVING)
+    pts = np.concatenate([first[moving], moved[moving]]).astype(np.float32)
+    hull = cv2.convexHull(pts).reshape(-1, 2).astype(np.float64)
+    centre = hull.mean(0)
+    out = hull - centre
+    radius = np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-9)
+    grown = centre + out * (1 + RING_MARGIN * eye_distance / radius)
+    return _resample_closed(grown, RING_POINTS)
+
+
+def _resample_closed(polygon: np.ndarray, count: int) -> np.ndarray:
+    """``count`` points evenly spaced along a closed polygon's outline."""
+    closed = np.vstack([polygon, polygon[:1]])
+    seg = np.linalg.norm(np.diff(closed, axis=0), axis=1)
+    along = np.concatenate([[0.0], np.cumsum(seg)])
+    at = np.linspace(0.0, along[-1], count, endpoint=False)
+    return np.stack(
+        [np.interp(at, along, closed[:, 0]), np.interp(at, along, closed[:, 1])], axis=1
+    )
+
+
+def _crop_box(ring: np.ndarray, width: int, height: int) -> _Box:
+    lo = np.floor(ring.min(0)).astype(int) - CROP_PAD
+    hi = np.ceil(ring.max(0)).astype(int) + CROP_PAD + 1
+    return _Box(
+        max(0, int(lo[0])), max(0, int(lo[1])), min(width, int(hi[0])), min(height, int(hi[1]))
+    )
+
+
+def _mesh_points(landmarks: np.ndarray, ring: np.ndarray, box: _Box) -> np.ndarray:
+    """Landmarks, ring and the crop's corners, in crop pixels (ring and corners fixed)."""
+    w, h = box.x1 - box.x0, box.y1 - box.y0
+    local_ring = np.clip(ring - box.origin, 0, [w - 1, h - 1])
+    corners = np.array([[0, 0], [w - 1, 0], [0, h - 1], [w - 1, h - 1]], dtype=np.float64)
+    return np.concatenate([landmarks - box.origin, local_ring, corners])
+
+
+def _feathered_mask(ring: np.ndarray, shape: tuple[int, int], feather: float) -> np.ndarray:
+    """Alpha (float32) that is 0 on and outside the ring and rises smoothly to 1 inside."""
+    inside = np.zeros(shape, np.uint8)
+    cv2.fillPoly(inside, [np.round(ring).astype(np.int32)], 1)
+    distance = cv2.distanceTransform(inside, cv2.DIST_L2, 5)
+    t = np.clip(distance / max(feather, 1.0), 0.0, 1.0)
+    return (t * t * (3 - 2 * t)).astype(np.float32)
