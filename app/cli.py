@@ -22,6 +22,7 @@ from app.cli_composite import add_parsers as add_composite_parsers
 from app.cli_expression import add_parser as add_expression_parser
 from app.cli_remove import cmd_remove
 from app.cli_train import add_parser as add_train_parser
+from app.cli_translate import add_parsers as add_translate_parsers
 from app.cli_weights import cmd_weights_download, cmd_weights_import, cmd_weights_list
 from app.console import (
     DEBUG_HINT,
@@ -36,7 +37,8 @@ from app.console import (
 )
 
 COMMANDS = (
-    "remove", "composite", "harmonize", "expression", "train-harmonizer", "engines", "weights",
+    "remove", "composite", "harmonize", "expression", "train-harmonizer", "translate",
+    "train-translate", "engines", "weights",
 )
 QUALITIES = ("fast", "balanced", "best")
 
@@ -116,6 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_composite_parsers(commands, common)
     add_expression_parser(commands, common)
     add_train_parser(commands, common)
+    add_translate_parsers(commands, common)
 
     engines = commands.add_parser(
         "engines", parents=[common],

@@ -82,6 +82,8 @@ class MainWindow(QMainWindow):
         state = self.settings.value("window/state")
         if state is not None:
             self.restoreState(state)
+        else:
+            next(iter(self.docks.values())).raise_()  # Remove first on a fresh start
         for panel in self.panels.values():
             panel.restore_settings(self.settings)
         theme = str(self.settings.value("view/theme", "system"))
@@ -491,6 +493,8 @@ class MainWindow(QMainWindow):
             event.ignore()
             return
         self.jobs.shutdown()
+        for panel in self.panels.values():
+            panel.shutdown()
         self.settings.setValue("window/geometry", self.saveGeometry())
         self.settings.setValue("window/state", self.saveState())
         for panel in self.panels.values():

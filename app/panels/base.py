@@ -74,6 +74,9 @@ class OperationPanel(QWidget):
     def document_changed(self) -> None:
         """The photo was opened, or its pixels changed (a result, undo, redo)."""
 
+    def shutdown(self) -> None:
+        """The window is closing: let background work end cleanly."""
+
     def save_settings(self, settings: QSettings) -> None:
         """Remember the panel's choices (called when the window closes)."""
 

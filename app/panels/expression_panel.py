@@ -58,6 +58,7 @@ class ExpressionPanel(OperationPanel):
         self.run_action.triggered.connect(self.run)
         self.second_path: Path | None = None
         self._idle = True
+        self._stale = False
         self.first_well = FaceWell("The photo you are editing: open or drop a portrait")
         self.second_well = FaceWell("Drop the portrait whose expression you want here")
         self.open_second = QPushButton("Open Expression Photo…")
@@ -150,8 +151,25 @@ class ExpressionPanel(OperationPanel):
 
     # ------------------------------------------------------------------ photos
     def document_changed(self) -> None:
+        """Show the edited photo in the first well, but only look at it when it is seen:
+        finding faces in a 12 MP photo after every edit would cost seconds of CPU."""
+        self._stale = True
+        if self.isVisible():
+            self._refresh_first()
+
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt API
+        super().showEvent(event)
+        if self._stale:
+            self._refresh_first()
+
+    def _refresh_first(self) -> None:
+        self._stale = False
         document = self.workspace.document
         self.first_well.set_image(None if document is None else document.pixels)
+
+    def shutdown(self) -> None:
+        for well in (self.first_well, self.second_well):
+            well.wait_idle()
 
     def open_dialog(self) -> None:
         folder = str(self.second_path.parent if self.second_path else Path.home())

@@ -21,7 +21,7 @@ from PySide6.QtGui import (
     QPaintEvent,
     QPen,
 )
-from PySide6.QtWidgets import QSizePolicy, QWidget
+from PySide6.QtWidgets import QApplication, QSizePolicy, QWidget
 
 from app.qimages import to_qimage
 
@@ -72,8 +72,12 @@ class FaceWell(QWidget):
         self._overlay = QImage()  # an engine's live preview for this photo, if any
         self._scale = 1.0
         self._generation = 0
+        self._thread: threading.Thread | None = None
         self._finder = _Finder(self)
         self._finder.found.connect(self._found)
+        app = QApplication.instance()
+        if app is not None:  # quitting with a detection in dlib would abort the process
+            app.aboutToQuit.connect(self.wait_idle)
 
     # ---------------------------------------------------------------- content
     def set_image(self, pixels: np.ndarray | None) -> None:
@@ -89,11 +93,17 @@ class FaceWell(QWidget):
             self._scale = self._thumb.width() / w
             self.message = "Looking for faces…"
             generation = self._generation
-            threading.Thread(target=self._detect, args=(pixels, generation), daemon=True,
-                             name="face-finder").start()
+            self._thread = threading.Thread(target=self._detect, args=(pixels, generation),
+                                            daemon=True, name="face-finder")
+            self._thread.start()
         else:
             self.message = ""
         self.update()
+
+    def wait_idle(self, timeout: float = 10.0) -> None:
+        """Let a running detection finish (native code must not be cut off at exit)."""
+        if self._thread is not None:
+            self._thread.join(timeout)
 
     def _detect(self, pixels: np.ndarray, generation: int) -> None:
         try:
