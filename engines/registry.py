@@ -100,5 +100,6 @@ def _load_builtin() -> None:
     if _loaded:
         return
     _loaded = True
-    for package in ("engines.remove", "engines.composite", "engines.expression"):
+    for package in ("engines.remove", "engines.composite", "engines.translate",
+                    "engines.expression"):
         importlib.import_module(package)

@@ -71,12 +71,21 @@ register(EngineEntry(
                 "object's boundary into the photo.",
     target="engines.composite.harmonize:PoissonHarmonizer",
 ))
+
+
+def _harmonizer_model_found() -> Availability:
+    """torch importable and a model file found; the module asked imports no torch."""
+    from engines.composite.harmonize_net import model_availability
+
+    return model_availability()
+
+
 register(EngineEntry(
     operation="harmonize", name="net", title="Harmonization network (ch. 3.4.4)",
     description="A generator trained to undo colour-transfer perturbations of photos "
                 "(self-supervised), applied as a colour transform of the object.",
     target="engines.composite.harmonize_net:NetHarmonizer",
-    check=needs_modules("torch"),
+    check=_harmonizer_model_found,
 ))
 register(EngineEntry(
     operation="composite", name="guided", title="Guided inpainting (classic)",

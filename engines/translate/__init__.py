@@ -1,0 +1,34 @@
+"""Translate: domain translation (horse → zebra) confined by a learned attention map (ch. 4).
+
+Importing this package registers the "translate" engine; it must stay cheap (no torch,
+no model loaded).
+"""
+
+from __future__ import annotations
+
+from engines.registry import Availability, EngineEntry, register
+from engines.translate.request import TranslateRequest, TranslateResult
+
+__all__ = ["TranslateRequest", "TranslateResult"]
+
+
+def _model_found() -> Availability:
+    """torch importable and at least one translation model installed (no torch import)."""
+    from engines.registry import needs_modules
+    from engines.translate.model_file import FIX, list_models
+
+    missing = needs_modules("torch", "safetensors")()
+    if not missing.available:
+        return missing
+    if not list_models():
+        return Availability(False, "No translation model is installed.", FIX)
+    return Availability(True)
+
+
+register(EngineEntry(
+    operation="translate", name="attention-gan", title="Attention-guided translation (ch. 4)",
+    description="A generator G0 translates the photo, an attention network decides where: "
+                "result = A·G0 + (1 − A)·photo, so untouched areas keep their pixels.",
+    target="engines.translate.engine:TranslateEngine",
+    check=_model_found, default=True,
+))
