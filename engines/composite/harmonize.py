@@ -52,6 +52,8 @@ from engines.composite.request import Box, HarmonizeRequest, HarmonizeResult
 
 WORK_PIXELS = 512 * 512  # measuring and solving resolution cap (the result is full size)
 RING = 0.5  # width of the background ring, relative to sqrt(object area)
+CLIPPED = (2.0, 98.0)  # L at or beyond which a pixel no longer records how much light fell
+MIN_RECORDED = 0.1  # share of the ring that must still record light for a transfer
 
 # Natural spread (root mean square over photos) of the object-minus-surroundings
 # differences this module measures, on horse2zebra's animal photos with their masks;
@@ -227,6 +229,11 @@ class Differences:
 def differences(image: np.ndarray, fg: np.ndarray, ring: np.ndarray) -> Differences:
     """What the ring says the object should move by (before deciding how far to trust it)."""
     lab = _lab(image)
+    recorded = (lab[..., 0] > CLIPPED[0]) & (lab[..., 0] < CLIPPED[1])
+    if (fg & recorded).any() and (ring & recorded).sum() >= MIN_RECORDED * ring.sum():
+        fg, ring = fg & recorded, ring & recorded
+    else:  # a black or white backdrop says nothing about the light: measure no difference
+        ring = fg
     linear = _linear(image)
     blurred = cv2.GaussianBlur(linear, (0, 0), 1.0)
     gx = cv2.Sobel(blurred, cv2.CV_32F, 1, 0)
@@ -334,7 +341,8 @@ def solve_membrane(
     x0, x1 = max(0, int(xs.min()) - 1), min(omega.shape[1], int(xs.max()) + 2)
     planes = np.ascontiguousarray(lab[y0:y1, x0:x1].transpose(2, 0, 1), np.float32)
     levels = _Level.hierarchy(omega[y0:y1, x0:x1])
-    b = _boundary_data(planes, levels[0].omega)
+    recorded = (planes[0] > CLIPPED[0]) & (planes[0] < CLIPPED[1])
+    b = _boundary_data(planes, levels[0].omega, recorded)
     solution = np.zeros_like(b)
     residual = b.copy()
     z = _v_cycle(levels, 0, residual)
@@ -437,8 +445,12 @@ def _dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.einsum("ij,ij->i", a.reshape(a.shape[0], -1), b.reshape(b.shape[0], -1))
 
 
-def _boundary_data(planes: np.ndarray, omega: np.ndarray) -> np.ndarray:
-    """Sum over each object pixel's background neighbours of (neighbour − pixel)."""
+def _boundary_data(planes: np.ndarray, omega: np.ndarray, recorded: np.ndarray) -> np.ndarray:
+    """Sum over each object pixel's background neighbours of (neighbour − pixel).
+
+    Clipped background neighbours (black or white, see CLIPPED) pull nothing: the
+    membrane is held at zero there instead of at their meaningless values.
+    """
     b = np.zeros_like(planes)
     for ax, forward in ((1, True), (1, False), (2, True), (2, False)):
         near = [slice(None)] * 3
@@ -446,7 +458,7 @@ def _boundary_data(planes: np.ndarray, omega: np.ndarray) -> np.ndarray:
         near[ax], far[ax] = (slice(None, -1), slice(1, None)) if forward else (
             slice(1, None), slice(None, -1))
         here, there = tuple(near), tuple(far)
-        across = omega[here[1:]] & ~omega[there[1:]]
+        across = omega[here[1:]] & ~omega[there[1:]] & recorded[there[1:]]
         b[here][:, across] += planes[there][:, across] - planes[here][:, across]
     return b
 
