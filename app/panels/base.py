@@ -14,12 +14,13 @@ from typing import Any, ClassVar, Protocol
 
 import numpy as np
 from PySide6.QtCore import QSettings
-from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QWidget
+from PySide6.QtGui import QAction, QStandardItemModel
+from PySide6.QtWidgets import QComboBox, QWidget
 
 from app.canvas.view import CanvasView
 from app.document import Document
 from app.jobs import Work
+from engines import registry
 
 
 class Workspace(Protocol):
@@ -82,3 +83,26 @@ class OperationPanel(QWidget):
 
     def restore_settings(self, settings: QSettings) -> None:
         """Put back the choices remembered by ``save_settings``."""
+
+
+def engine_combo(operation: str) -> QComboBox:
+    """The engines of ``operation``: unavailable ones greyed, with the reason and the fix."""
+    combo = QComboBox()
+    model: QStandardItemModel = combo.model()  # type: ignore[assignment]
+    for entry in registry.entries(operation):
+        state = entry.availability()
+        combo.addItem(entry.title, entry.name)
+        item = model.item(combo.count() - 1)
+        item.setToolTip(entry.description if state.available else
+                        f"Unavailable: {state.reason} Fix: {state.fix}")
+        item.setEnabled(state.available)
+    combo.setCurrentIndex(combo.findData(registry.get(operation).name))
+    return combo
+
+
+def restore_choice(combo: QComboBox, value: object) -> None:
+    """Select a remembered entry, unless it is gone or has become unavailable."""
+    index = combo.findData(value)
+    model: QStandardItemModel = combo.model()  # type: ignore[assignment]
+    if index >= 0 and model.item(index).isEnabled():
+        combo.setCurrentIndex(index)

@@ -14,11 +14,10 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QPointF, QSettings, Qt
-from PySide6.QtGui import QKeySequence, QStandardItemModel
+from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import (
     QButtonGroup,
     QCheckBox,
-    QComboBox,
     QDoubleSpinBox,
     QFileDialog,
     QFormLayout,
@@ -33,7 +32,7 @@ from PySide6.QtWidgets import (
 
 from app.canvas.mask import TILE, MaskEdit
 from app.canvas.placement import PlacementItem
-from app.panels.base import OperationPanel, Workspace
+from app.panels.base import OperationPanel, Workspace, engine_combo, restore_choice
 from app.panels.guide_view import GuideView
 from app.qimages import to_rgba_qimage
 from engines import imageio, registry
@@ -71,8 +70,8 @@ class CompositePanel(OperationPanel):
         tools = QButtonGroup(self)
         tools.addButton(self.box_tool)
         tools.addButton(self.refine_tool)
-        self.segmenter = self._engine_combo("segment")
-        self.harmonizer = self._engine_combo("harmonize")
+        self.segmenter = engine_combo("segment")
+        self.harmonizer = engine_combo("harmonize")
         self.harmonizer.addItem("None", "none")
         self.strength = QSlider(Qt.Orientation.Horizontal)
         self.strength.setRange(0, 100)
@@ -103,19 +102,6 @@ class CompositePanel(OperationPanel):
         canvas = workspace.canvas
         canvas.placement_confirmed.connect(self.run_action.trigger)
         canvas.placement_cancelled.connect(self.cancel_placement)
-
-    def _engine_combo(self, operation: str) -> QComboBox:
-        combo = QComboBox()
-        model: QStandardItemModel = combo.model()  # type: ignore[assignment]
-        for entry in registry.entries(operation):
-            state = entry.availability()
-            combo.addItem(entry.title, entry.name)
-            item = model.item(combo.count() - 1)
-            item.setToolTip(entry.description if state.available else
-                            f"Unavailable: {state.reason} Fix: {state.fix}")
-            item.setEnabled(state.available)
-        combo.setCurrentIndex(combo.findData(registry.get(operation).name))
-        return combo
 
     def _layout(self) -> None:
         tools = QHBoxLayout()
@@ -313,12 +299,8 @@ class CompositePanel(OperationPanel):
         settings.setValue("composite/paste_box", self.paste_box.isChecked())
 
     def restore_settings(self, settings: QSettings) -> None:
-        for combo, name in ((self.segmenter, "composite/segment"),
-                            (self.harmonizer, "composite/harmonize")):
-            index = combo.findData(settings.value(name))
-            model: QStandardItemModel = combo.model()  # type: ignore[assignment]
-            if index >= 0 and model.item(index).isEnabled():
-                combo.setCurrentIndex(index)
+        restore_choice(self.segmenter, settings.value("composite/segment"))
+        restore_choice(self.harmonizer, settings.value("composite/harmonize"))
         self.strength.setValue(int(settings.value("composite/strength", 100)))
         self.feather.setValue(float(settings.value("composite/feather", 2.0)))
         self.paste_box.setChecked(str(settings.value("composite/paste_box", "false")) == "true")

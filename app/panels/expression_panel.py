@@ -12,10 +12,9 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QSettings, Qt
-from PySide6.QtGui import QKeySequence, QStandardItemModel
+from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import (
     QCheckBox,
-    QComboBox,
     QFileDialog,
     QFormLayout,
     QGridLayout,
@@ -29,7 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.panels.base import OperationPanel, Workspace
+from app.panels.base import OperationPanel, Workspace, engine_combo, restore_choice
 from app.panels.face_well import FaceWell
 from engines import imageio, registry
 from engines.base import EngineError
@@ -63,16 +62,7 @@ class ExpressionPanel(OperationPanel):
         self.second_well = FaceWell("Drop the portrait whose expression you want here")
         self.open_second = QPushButton("Open Expression Photo…")
         self.landmarks = QCheckBox("Show landmarks")
-        self.engine = QComboBox()
-        model: QStandardItemModel = self.engine.model()  # type: ignore[assignment]
-        for entry in registry.entries("expression"):
-            state = entry.availability()
-            self.engine.addItem(entry.title, entry.name)
-            item = model.item(self.engine.count() - 1)
-            item.setToolTip(entry.description if state.available else
-                            f"Unavailable: {state.reason} Fix: {state.fix}")
-            item.setEnabled(state.available)
-        self.engine.setCurrentIndex(self.engine.findData(registry.get("expression").name))
+        self.engine = engine_combo("expression")
         self.strength = QSlider(Qt.Orientation.Horizontal)
         self.strength.setRange(0, 100)
         self.strength.setValue(100)
@@ -256,10 +246,7 @@ class ExpressionPanel(OperationPanel):
         settings.setValue("expression/landmarks", self.landmarks.isChecked())
 
     def restore_settings(self, settings: QSettings) -> None:
-        index = self.engine.findData(settings.value("expression/engine"))
-        model: QStandardItemModel = self.engine.model()  # type: ignore[assignment]
-        if index >= 0 and model.item(index).isEnabled():
-            self.engine.setCurrentIndex(index)
+        restore_choice(self.engine, settings.value("expression/engine"))
         self.strength.setValue(int(settings.value("expression/strength", 100)))
         self.steps.setValue(int(settings.value("expression/steps", 1000)))
         saved = str(settings.value("expression/layers", "4,5"))

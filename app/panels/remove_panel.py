@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QSettings
-from PySide6.QtGui import QKeySequence, QStandardItemModel
+from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import (
     QComboBox,
     QFormLayout,
@@ -13,7 +13,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.panels.base import OperationPanel, Workspace
+from app.panels.base import OperationPanel, Workspace, engine_combo, restore_choice
 from engines import registry
 from engines.base import EngineError
 
@@ -32,16 +32,7 @@ class RemovePanel(OperationPanel):
         self.run_action.setShortcut(QKeySequence("Ctrl+R"))
         self.run_action.setToolTip("Fill the selection from the rest of the photo (Ctrl+R)")
         self.run_action.triggered.connect(self.run)
-        self.engine = QComboBox()
-        model: QStandardItemModel = self.engine.model()  # type: ignore[assignment]
-        for entry in registry.entries("remove"):
-            state = entry.availability()
-            self.engine.addItem(entry.title, entry.name)
-            item = model.item(self.engine.count() - 1)
-            item.setToolTip(entry.description if state.available else
-                            f"Unavailable: {state.reason} Fix: {state.fix}")
-            item.setEnabled(state.available)
-        self.engine.setCurrentIndex(self.engine.findData(registry.get("remove").name))
+        self.engine = engine_combo("remove")
         self.quality = QComboBox()
         for label, value in QUALITIES:
             self.quality.addItem(label, value)
@@ -104,8 +95,5 @@ class RemovePanel(OperationPanel):
         settings.setValue("remove/quality", self.quality.currentData())
 
     def restore_settings(self, settings: QSettings) -> None:
-        for combo, name in ((self.engine, "remove/engine"), (self.quality, "remove/quality")):
-            index = combo.findData(settings.value(name))
-            model: QStandardItemModel = combo.model()  # type: ignore[assignment]
-            if index >= 0 and model.item(index).isEnabled():  # an engine may have gone
-                combo.setCurrentIndex(index)
+        restore_choice(self.engine, settings.value("remove/engine"))
+        restore_choice(self.quality, settings.value("remove/quality"))
