@@ -131,6 +131,15 @@ def test_an_object_that_differs_like_real_objects_do_is_left_alone():
     assert fmse(out, real, mask) < 1.0
 
 
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_black_backdrop_is_no_reference_for_the_light(engine):
+    """A studio shot on black: the backdrop's clipped pixels say nothing about exposure."""
+    real, mask = scene(6)
+    real[~mask] = 0.0
+    out = engine().run(HarmonizeRequest(real, mask.astype(np.float32))).image
+    assert fmse(out, real, mask) < 0.01
+
+
 def test_the_global_baseline_matches_the_background_statistics():
     real, mask = scene(2)
     composite = perturbed(real, mask, 2)
