@@ -65,11 +65,11 @@ MIN_RECORDED = 0.1  # share of the ring that must still record light for a trans
 # Natural spread (root mean square over photos) of the object-minus-surroundings
 # differences this module measures, on horse2zebra's animal photos with their masks;
 # tests/benchmarks/composite.py recomputes them (section "calibration").
-NATURAL_L = 22.2  # L mean difference, Lab units
-NATURAL_AB = (9.0, 11.3)  # a and b mean differences
-NATURAL_WORLD = (0.361, 0.225)  # grey-world log-chromaticity differences (2 opponent axes)
-NATURAL_EDGE = (0.262, 0.126)  # grey-edge log-chromaticity differences (same axes)
-NATURAL_MEMBRANE = (11.1, 2.4, 3.4)  # rms of the Poisson membrane over the object, L a b
+NATURAL_L = 21.7  # L mean difference, Lab units
+NATURAL_AB = (9.1, 11.5)  # a and b mean differences
+NATURAL_WORLD = (0.363, 0.229)  # grey-world log-chromaticity differences (2 opponent axes)
+NATURAL_EDGE = (0.267, 0.132)  # grey-edge log-chromaticity differences (same axes)
+NATURAL_MEMBRANE = (10.5, 2.4, 3.4)  # rms of the Poisson membrane over the object, L a b
 
 _CHROMA_AXES = np.array(
     [[1 / math.sqrt(2), 0.0, -1 / math.sqrt(2)],
@@ -237,7 +237,7 @@ def differences(image: np.ndarray, fg: np.ndarray, ring: np.ndarray) -> Differen
     """What the ring says the object should move by (before deciding how far to trust it)."""
     lab = _lab(image)
     recorded = ring & (lab[..., 0] > CLIPPED[0]) & (lab[..., 0] < CLIPPED[1])
-    if recorded.sum() < MIN_RECORDED * ring.sum():  # a black or white backdrop: no news
+    if not recorded.any() or recorded.sum() < MIN_RECORDED * ring.sum():  # black/white: no news
         return Differences(np.zeros(3), np.zeros(2), np.zeros(2))
     ring = recorded  # the object keeps all its pixels: its clipping may be the paste's error
     linear = _linear(image)
