@@ -68,6 +68,20 @@ def same_file(a: Path, b: Path) -> bool:
         return a.resolve() == b.resolve()
 
 
+def check_model_output(out: Path, resume: bool) -> Path:
+    """Refuse a bad model path for a trainer before any data is loaded."""
+    from engines.base import InvalidInput
+
+    if out.suffix.lower() != ".safetensors":
+        raise InvalidInput("The model file should end in .safetensors.")
+    if out.exists() and not resume:
+        raise InvalidInput(f"{out} already exists; pass --resume to continue training it, "
+                           "or choose another name.")
+    if not out.parent.is_dir():
+        raise InvalidInput(f"The folder {out.parent} does not exist.")
+    return out
+
+
 def run_engine(
     label: str, work: Callable[[Report, CancelToken], Any]
 ) -> tuple[Any, bool]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from app.cli_common import run_engine
+from app.cli_common import check_model_output, run_engine
 from app.console import EXIT_CANCELLED, EXIT_OK, say
 
 PHOTO_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".bmp"}
@@ -69,14 +69,7 @@ def cmd_train_harmonizer(args: argparse.Namespace) -> int:
     if len(photos) < 2:
         raise InvalidInput(f"Found {len(photos)} photo(s) under {' '.join(args.photos)}; "
                            "training needs at least two.")
-    out = Path(args.out)
-    if out.suffix.lower() != ".safetensors":
-        raise InvalidInput("The model file should end in .safetensors.")
-    if out.exists() and not args.resume:
-        raise InvalidInput(f"{out} already exists; pass --resume to continue training it, "
-                           "or choose another name.")
-    if not out.parent.is_dir():
-        raise InvalidInput(f"The folder {out.parent} does not exist.")
+    out = check_model_output(Path(args.out), args.resume)
     say(f"Training on {len(photos)} photos and {len(masks)} masks; the model goes to {out}.")
     try:
         _, shown = run_engine("training", lambda report, token: train(

@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from app.cli_common import check_output, run_engine, save_changed
+from app.cli_common import check_model_output, check_output, run_engine, save_changed
 from app.console import EXIT_CANCELLED, EXIT_OK, NOTHING_WRITTEN, say
 
 PHOTO_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".bmp"}
@@ -156,14 +156,7 @@ def cmd_train_translate(args: argparse.Namespace) -> int:
         if len(found) < 2:
             raise InvalidInput(f"Found {len(found)} photo(s) under {flag}; training needs at "
                                "least two per domain.")
-    out = Path(args.out)
-    if out.suffix.lower() != ".safetensors":
-        raise InvalidInput("The model file should end in .safetensors.")
-    if out.exists() and not args.resume:
-        raise InvalidInput(f"{out} already exists; pass --resume to continue training it, "
-                           "or choose another name.")
-    if not out.parent.is_dir():
-        raise InvalidInput(f"The folder {out.parent} does not exist.")
+    out = check_model_output(Path(args.out), args.resume)
     g, a, d = args.widths
     settings = TrainSettings(
         steps=tuple(args.steps_per_stage), size=args.size, batch=args.batch,

@@ -38,6 +38,7 @@ from engines.base import (
 )
 from engines.composite.request import HarmonizeRequest, HarmonizeResult
 from engines.device import resolve_device
+from engines.model_files import check_model_kind, damaged_model, read_model_metadata
 
 if TYPE_CHECKING:
     import torch
@@ -45,6 +46,7 @@ if TYPE_CHECKING:
 
     from engines.registry import Availability
 
+KIND = "harmonization"  # how error sentences name these files
 ENV_VAR = "TRANSFIGURE_HARMONIZER"
 MODEL_FILENAME = "harmonizer.safetensors"
 FORMAT = "transfigure-harmonizer"
@@ -269,16 +271,7 @@ def save_model(net: nn.Module, path: str | os.PathLike[str], metadata: Mapping[s
 
 def read_metadata(path: str | os.PathLike[str]) -> dict[str, str]:
     """The file's metadata without loading its tensors."""
-    from safetensors import safe_open
-
-    path = Path(path)
-    try:
-        with safe_open(str(path), framework="pt") as fh:
-            return dict(fh.metadata() or {})
-    except FileNotFoundError:
-        raise _missing(path) from None
-    except Exception as exc:
-        raise _damaged(path, exc) from exc
+    return read_model_metadata(path, KIND, FIX)
 
 
 def load_model(path: str | os.PathLike[str], device: str = "cpu") -> tuple[nn.Module, dict]:
@@ -287,18 +280,7 @@ def load_model(path: str | os.PathLike[str], device: str = "cpu") -> tuple[nn.Mo
 
     path = Path(path)
     meta = read_metadata(path)
-    if meta.get("format") != FORMAT:
-        raise EngineError(
-            f"{path.name} is not a Transfigure harmonization model. {FIX}",
-            f"{path}: metadata format = {meta.get('format')!r}",
-        )
-    if meta.get("architecture") != ARCHITECTURE or meta.get("format_version") != FORMAT_VERSION:
-        raise EngineError(
-            f"{path.name} was made for a different harmonization network than this version "
-            f"of Transfigure uses. {FIX}",
-            f"{path}: architecture {meta.get('architecture')!r}, format version "
-            f"{meta.get('format_version')!r}; expected {ARCHITECTURE!r} {FORMAT_VERSION!r}",
-        )
+    check_model_kind(path, meta, KIND, FORMAT, ARCHITECTURE, FORMAT_VERSION, FIX)
     try:
         width, blocks = int(meta["width"]), int(meta["blocks"])
         net = build_network(width, blocks)
@@ -326,11 +308,7 @@ def _missing(path: Path) -> EngineUnavailable:
 
 
 def _damaged(path: Path, exc: BaseException) -> EngineError:
-    return EngineError(
-        f"The harmonization model {path.name} could not be read; it may be damaged or not "
-        f"a .safetensors file. {FIX}",
-        f"{path}: {type(exc).__name__}: {exc}",
-    )
+    return damaged_model(path, KIND, exc, FIX)
 
 
 _LOADED: dict[tuple[str, float, str], tuple[Any, dict]] = {}

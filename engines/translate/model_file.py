@@ -18,11 +18,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from engines.base import EngineError, EngineUnavailable
+from engines.model_files import check_model_kind, damaged_model, read_model_metadata
 from engines.translate.networks import Widths, build_attention, build_translator
 
 if TYPE_CHECKING:
     from torch import nn
 
+KIND = "translation"  # how error sentences name these files
 FORMAT = "transfigure-translator"
 FORMAT_VERSION = "1"
 ARCHITECTURE = "g0-dilated-resnet+vgg19-attention"
@@ -160,34 +162,14 @@ def save_model(translator: nn.Module, attention: nn.Module, path: str | os.PathL
 
 def read_metadata(path: str | os.PathLike[str]) -> dict[str, str]:
     """The raw metadata strings, without loading tensors."""
-    from safetensors import safe_open
-
-    path = Path(path)
-    if not path.is_file():
-        raise EngineUnavailable(f"The translation model {path} does not exist. {FIX}", str(path))
-    try:
-        with safe_open(str(path), framework="pt") as fh:
-            return dict(fh.metadata() or {})
-    except Exception as exc:
-        raise _damaged(path, exc) from exc
+    return read_model_metadata(path, KIND, FIX)
 
 
 def read_info(path: str | os.PathLike[str]) -> ModelInfo:
     """The parsed metadata; EngineError when the file is not a translation model we can run."""
     path = Path(path)
     meta = read_metadata(path)
-    if meta.get("format") != FORMAT:
-        raise EngineError(
-            f"{path.name} is not a Transfigure translation model. {FIX}",
-            f"{path}: metadata format = {meta.get('format')!r}",
-        )
-    if meta.get("architecture") != ARCHITECTURE or meta.get("format_version") != FORMAT_VERSION:
-        raise EngineError(
-            f"{path.name} was made for a different translation network than this version of "
-            f"Transfigure uses. {FIX}",
-            f"{path}: architecture {meta.get('architecture')!r}, format version "
-            f"{meta.get('format_version')!r}; expected {ARCHITECTURE!r} {FORMAT_VERSION!r}",
-        )
+    check_model_kind(path, meta, KIND, FORMAT, ARCHITECTURE, FORMAT_VERSION, FIX)
     try:
         widths = Widths(**json.loads(meta["widths"]))
         resolution = int(meta["resolution"])
@@ -245,8 +227,4 @@ def _json_or_text(value: str) -> Any:
 
 
 def _damaged(path: Path, exc: BaseException) -> EngineError:
-    return EngineError(
-        f"The translation model {path.name} could not be read; it may be damaged or not a "
-        f".safetensors file. {FIX}",
-        f"{path}: {type(exc).__name__}: {exc}",
-    )
+    return damaged_model(path, KIND, exc, FIX)
