@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QMimeData, QPoint, QPointF, QSettings, Qt, QUrl
+from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QAction, QColor, QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication, QColorDialog, QFileDialog, QMessageBox
 
@@ -14,19 +14,6 @@ from engines import imageio
 from engines.base import EngineError
 from tests.gui.mouse import drag
 from tests.unit.conftest import noise_texture
-
-
-@pytest.fixture
-def window(qtbot, tmp_path):
-    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-    win = MainWindow(settings)
-    win.resize(1100, 750)
-    win.show()
-    qtbot.waitExposed(win)
-    yield win
-    win.history.setClean()  # closing would otherwise ask about unsaved changes
-    win.close()
-    win.deleteLater()
 
 
 def drop_file(window: MainWindow, path) -> None:
