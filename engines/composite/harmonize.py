@@ -84,6 +84,7 @@ class ReinhardHarmonizer:
     """Moves the object's tone towards its surroundings', as far as the difference is news."""
 
     name = "reinhard"
+    blend_edges = False  # the gradient-domain edge blend (PoissonHarmonizer)
 
     def __init__(self, cast: bool = False) -> None:
         """``cast``: also shift a/b by the agreed colour cast (off: see the module notes)."""
@@ -95,25 +96,14 @@ class ReinhardHarmonizer:
         report: Report = ignore_progress,
         cancel: CancelToken | None = None,
     ) -> HarmonizeResult:
-        return _run(request, report, cancel or CancelToken(), False, self.cast)
+        return _run(request, report, cancel or CancelToken(), self.blend_edges, self.cast)
 
 
-class PoissonHarmonizer:
+class PoissonHarmonizer(ReinhardHarmonizer):
     """The colour transfer, then a gradient-domain blend of the object's edge into the photo."""
 
     name = "poisson"
-
-    def __init__(self, cast: bool = False) -> None:
-        """``cast``: also shift a/b by the agreed colour cast before blending."""
-        self.cast = cast
-
-    def run(
-        self,
-        request: HarmonizeRequest,
-        report: Report = ignore_progress,
-        cancel: CancelToken | None = None,
-    ) -> HarmonizeResult:
-        return _run(request, report, cancel or CancelToken(), True, self.cast)
+    blend_edges = True
 
 
 def _run(
