@@ -12,11 +12,17 @@ from app.canvas.view import CanvasView
 
 
 class MaskCommand(QUndoCommand):
-    """A finished brush stroke or box; it is already applied when pushed."""
+    """A finished brush stroke or box; it is already applied when pushed.
 
-    def __init__(self, canvas: CanvasView, edit: MaskEdit, text: str = "Paint mask") -> None:
-        super().__init__(text)
-        self._canvas, self._edit, self._first = canvas, edit, True
+    It belongs to the layer the canvas was painting when it was made (the selection,
+    or a layer a panel lent, such as Translate's attention map) and always undoes
+    there, whichever layer is shown by then.
+    """
+
+    def __init__(self, canvas: CanvasView, edit: MaskEdit, text: str | None = None) -> None:
+        layer = canvas.layer
+        super().__init__(text or f"Paint {layer.label if layer is not None else 'mask'}")
+        self._canvas, self._layer, self._edit, self._first = canvas, layer, edit, True
 
     def redo(self) -> None:
         if self._first:  # the stroke itself did the first redo
@@ -28,9 +34,12 @@ class MaskCommand(QUndoCommand):
         self._apply(undo=True)
 
     def _apply(self, undo: bool) -> None:
-        mask = self._canvas.mask
-        if mask is not None:
-            self._canvas.refresh_mask(mask.apply(self._edit, undo=undo))
+        layer = self._layer
+        if layer is None:
+            return
+        changed = layer.apply(self._edit, undo=undo)
+        if layer is self._canvas.layer:
+            self._canvas.refresh_mask(changed)
 
 
 class ImageCommand(QUndoCommand):

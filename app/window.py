@@ -211,6 +211,7 @@ class MainWindow(QMainWindow):
         self.canvas.mask_edited.connect(lambda e: self.history.push(MaskCommand(self.canvas, e)))
         self.canvas.zoom_changed.connect(lambda z: self.zoom_label.setText(f"{z * 100:.0f} %"))
         self.canvas.comparing_changed.connect(self._comparing)
+        self.canvas.split_changed.connect(self.split_action.setChecked)
         for panel in self.panels.values():
             cancel = getattr(panel, "cancel_button", None)
             if cancel is not None:
@@ -312,16 +313,17 @@ class MainWindow(QMainWindow):
             self.load_mask(path)
 
     def load_mask(self, path: str | Path) -> bool:
-        assert self.document is not None and self.canvas.mask is not None
+        layer = self.canvas.layer  # the selection, or the layer a panel lets the user paint
+        assert self.document is not None and layer is not None
         w, h = self.document.size
         try:
             selection = imageio.load_mask(path, shape=(h, w))
         except EngineError as exc:
             self._error("Cannot load the mask", exc.message, exc.detail)
             return False
-        self.canvas.mask.begin()
-        self.canvas.refresh_mask(self.canvas.mask.load(selection))
-        self.history.push(MaskCommand(self.canvas, self.canvas.mask.end(), "Load mask"))
+        layer.begin()
+        self.canvas.refresh_mask(layer.load(selection))
+        self.history.push(MaskCommand(self.canvas, layer.end(), f"Load {layer.label}"))
         return True
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 - Qt API
@@ -423,13 +425,14 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------------ helpers
     def _mask_op(self, name: str) -> None:
-        mask = self.canvas.mask
+        """Invert or clear what the brush paints now (the selection, or a lent layer)."""
+        mask = self.canvas.layer
         if mask is None:
             return
         mask.begin()
         self.canvas.refresh_mask(getattr(mask, name)())
-        label = {"invert": "Invert mask", "clear": "Clear mask"}[name]
-        self.history.push(MaskCommand(self.canvas, mask.end(), label))
+        label = {"invert": "Invert", "clear": "Clear"}[name]
+        self.history.push(MaskCommand(self.canvas, mask.end(), f"{label} {mask.label}"))
 
     def set_theme(self, choice: str) -> None:
         """Light, dark, or whatever the desktop prefers (followed live); remembered."""

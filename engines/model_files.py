@@ -22,14 +22,17 @@ def damaged_model(path: Path, kind: str, exc: BaseException, fix: str) -> Engine
 
 
 def read_model_metadata(path: str | os.PathLike[str], kind: str, fix: str) -> dict[str, str]:
-    """The file's metadata strings without loading its tensors."""
+    """The file's metadata strings without loading its tensors.
+
+    Opened for numpy, not torch: listing models in the window must not import torch.
+    """
     from safetensors import safe_open
 
     path = Path(path)
     if not path.is_file():
         raise EngineUnavailable(f"The {kind} model {path} does not exist. {fix}", str(path))
     try:
-        with safe_open(str(path), framework="pt") as fh:
+        with safe_open(str(path), framework="numpy") as fh:
             return dict(fh.metadata() or {})
     except Exception as exc:
         raise damaged_model(path, kind, exc, fix) from exc

@@ -33,10 +33,14 @@ class MaskEdit:
 
 
 class MaskLayer:
-    """Coverage mask (uint8, 255 = selected) with brush, box, invert, clear and undo."""
+    """Coverage mask (uint8, 255 = selected) with brush, box, invert, clear and undo.
 
-    def __init__(self, height: int, width: int) -> None:
+    ``label`` names it in the undo history ("Paint mask", "Paint attention").
+    """
+
+    def __init__(self, height: int, width: int, label: str = "mask") -> None:
         self.coverage = np.zeros((height, width), np.uint8)
+        self.label = label
         self._edit: MaskEdit | None = None
 
     @property

@@ -3,11 +3,17 @@ r"""The canvas widget: the photo, its selection overlay and previews; brush and 
 Coordinates: the scene is the photo in pixels, so a mouse position maps to a photo
 pixel through the view's transform alone. Zoom is the transform's scale.
 
+The brush and box paint the selection, or another coverage layer a panel lends with
+``use_layer`` (Translate's attention map), drawn over the photo its own way; one brush
+serves both.
+
 Besides painting: Space+drag or the middle button pans, the wheel zooms, holding ``\``
 shows the photo as it was opened, and the split view shows it left of a draggable line.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
@@ -52,6 +58,8 @@ class CanvasView(QGraphicsView):
     box_drawn = Signal(object)  # (x, y, w, h) from the "select" tool, in photo pixels
     placement_confirmed = Signal()  # Enter while a cut-out is being placed
     placement_cancelled = Signal()  # Esc while a cut-out is being placed
+    mask_changed = Signal(object)  # (x, y, w, h) where the painted layer changed (dab, undo)
+    split_changed = Signal(bool)  # the split view was turned on or off
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -96,9 +104,13 @@ class CanvasView(QGraphicsView):
         self._band.setZValue(11)
         self._band.hide()
         self.scene().addItem(self._band)
-        self.mask: MaskLayer | None = None
+        self.mask: MaskLayer | None = None  # the selection
+        self._layer: MaskLayer | None = None  # a layer lent by a panel, painted instead
+        self._layer_paint: Callable[[np.ndarray], QImage] | None = None
+        self._selection_opacity = 0.45
+        self._layer_opacity = 1.0
         self.overlay_color = QColor(255, 40, 40)
-        self._overlay.setOpacity(0.45)
+        self._overlay.setOpacity(self._selection_opacity)
         self._tool = "brush"
         self.brush_radius = 20.0
         self.hardness = 1.0
@@ -122,6 +134,8 @@ class CanvasView(QGraphicsView):
         self.set_placement(None)
         self._photo.set_image(to_qimage(pixels))
         self.mask = MaskLayer(h, w)
+        self._layer, self._layer_paint = None, None
+        self._overlay.setOpacity(self._selection_opacity)
         overlay = QImage(w, h, QImage.Format.Format_ARGB32_Premultiplied)
         overlay.fill(0)
         self._overlay.set_image(overlay)
@@ -138,20 +152,45 @@ class CanvasView(QGraphicsView):
         self._photo.set_image(to_qimage(pixels))
         self.clear_preview()
 
+    @property
+    def layer(self) -> MaskLayer | None:
+        """What the brush and box edit and the overlay shows: the selection, unless a
+        panel lent another layer with ``use_layer``."""
+        return self._layer if self._layer is not None else self.mask
+
+    def use_layer(
+        self, layer: MaskLayer | None, paint: Callable[[np.ndarray], QImage] | None = None
+    ) -> None:
+        """Paint ``layer`` instead of the selection (None: the selection again).
+
+        ``paint`` turns a part of its coverage into the overlay's pixels (default: the
+        selection's tint). The selection is kept as it is meanwhile, for Remove.
+        """
+        if layer is not None and (self.mask is None or layer.shape != self.mask.shape):
+            raise ValueError("a lent layer must have the photo's size")
+        self._layer, self._layer_paint = layer, paint if layer is not None else None
+        self._overlay.setOpacity(self._layer_opacity if layer is not None
+                                 else self._selection_opacity)
+        self.refresh_mask()
+
     def refresh_mask(self, rect: Rect | None = None) -> None:
-        """Redraw the overlay where the mask changed (everything when ``rect`` is None)."""
-        if self.mask is None:
+        """Redraw the overlay where the layer changed (everything when ``rect`` is None)."""
+        layer = self.layer
+        if layer is None:
             return
-        h, w = self.mask.shape
+        h, w = layer.shape
         x, y, rw, rh = rect or (0, 0, w, h)
         if rw <= 0 or rh <= 0:
             return
-        part = mask_overlay(self.mask.coverage[y : y + rh, x : x + rw], self.overlay_color)
+        coverage = layer.coverage[y : y + rh, x : x + rw]
+        part = (self._layer_paint(coverage) if self._layer_paint is not None
+                else mask_overlay(coverage, self.overlay_color))
         painter = QPainter(self._overlay.image)
         painter.setCompositionMode(QPainter.CompositionMode.CompositionMode_Source)
         painter.drawImage(x, y, part)
         painter.end()
         self._overlay.update(QRectF(x, y, rw, rh))
+        self.mask_changed.emit((x, y, rw, rh))
 
     def show_preview(self, pixels: np.ndarray, box: tuple[int, int, int, int] | None) -> None:
         """Show an engine's preview stretched over ``box`` (the whole photo when None)."""
@@ -162,6 +201,17 @@ class CanvasView(QGraphicsView):
         self._preview.set_image(to_qimage(pixels), QRectF(x, y, bw, bh))
         self._preview.show()
         self._update_compare()  # the tint would hide the fill the user is watching
+
+    def update_preview(self, pixels: np.ndarray, x: int, y: int) -> None:
+        """Repaint part of a whole-photo preview (an edit that changed only that part)."""
+        image = self._preview.image
+        if image.isNull() or not self._preview.isVisible():
+            return
+        h, w = pixels.shape[:2]
+        painter = QPainter(image)
+        painter.drawImage(x, y, to_qimage(pixels))
+        painter.end()
+        self._preview.update(QRectF(x, y, w, h))
 
     def clear_preview(self) -> None:
         self._preview.set_image(QImage())
@@ -175,11 +225,19 @@ class CanvasView(QGraphicsView):
 
     @property
     def overlay_opacity(self) -> float:
-        return self._overlay.opacity()
+        return self._selection_opacity
 
     def set_overlay_opacity(self, opacity: float) -> None:
         """How strongly the selection tints the photo (0 hides it, 1 is solid colour)."""
-        self._overlay.setOpacity(float(np.clip(opacity, 0.0, 1.0)))
+        self._selection_opacity = float(np.clip(opacity, 0.0, 1.0))
+        if self._layer is None:
+            self._overlay.setOpacity(self._selection_opacity)
+
+    def set_layer_opacity(self, opacity: float) -> None:
+        """How strongly a lent layer (``use_layer``) shows over the photo."""
+        self._layer_opacity = float(np.clip(opacity, 0.0, 1.0))
+        if self._layer is not None:
+            self._overlay.setOpacity(self._layer_opacity)
 
     # ------------------------------------------------------------------ compare
     def set_before(self, pixels: np.ndarray | None) -> None:
@@ -205,6 +263,7 @@ class CanvasView(QGraphicsView):
 
     def set_split(self, on: bool, x: float | None = None) -> None:
         """Split view: "before" left of a vertical line at scene ``x`` (default: middle)."""
+        was_on = self._split_x is not None
         if not on or not self._ensure_before():
             self._split_x = None
         else:
@@ -213,6 +272,8 @@ class CanvasView(QGraphicsView):
                                              else w / 2)
             self._split_x = float(np.clip(start, 0.0, w))
         self._update_compare()
+        if was_on != (self._split_x is not None):
+            self.split_changed.emit(self._split_x is not None)
 
     def _ensure_before(self) -> bool:
         if self._before_pixels is None:
@@ -378,7 +439,7 @@ class CanvasView(QGraphicsView):
             self.set_split(True, point.x())
             event.accept()
             return
-        if self.mask is None or self._comparing or not self.editable or button not in (
+        if self.layer is None or self._comparing or not self.editable or button not in (
             Qt.MouseButton.LeftButton, Qt.MouseButton.RightButton
         ):
             super().mousePressEvent(event)
@@ -386,7 +447,7 @@ class CanvasView(QGraphicsView):
         erase = button == Qt.MouseButton.RightButton or bool(
             event.modifiers() & Qt.KeyboardModifier.AltModifier
         )
-        self.mask.begin()
+        self.layer.begin()
         if self.tool in ("box", "select"):
             self._box_start, self._stroke_erase = point, erase
             self._band.setRect(QRectF(point, point))
@@ -435,7 +496,7 @@ class CanvasView(QGraphicsView):
         if self.placement is not None:
             super().mouseReleaseEvent(event)
             return
-        if self.mask is None or (self._stroke_last is None and self._box_start is None):
+        if self.layer is None or (self._stroke_last is None and self._box_start is None):
             super().mouseReleaseEvent(event)
             return
         if self._box_start is not None:
@@ -445,21 +506,21 @@ class CanvasView(QGraphicsView):
             self._box_start = None
             box = (round(rect.x()), round(rect.y()), round(rect.width()), round(rect.height()))
             if self.tool == "select":
-                self.mask.end()
-                self.box_drawn.emit(_clip_box(box, self.mask.shape))
+                self.layer.end()
+                self.box_drawn.emit(_clip_box(box, self.layer.shape))
                 event.accept()
                 return
-            changed = self.mask.fill_rect(box, erase=self._stroke_erase)
+            changed = self.layer.fill_rect(box, erase=self._stroke_erase)
             self.refresh_mask(changed)
         self._stroke_last = None
-        edit: MaskEdit = self.mask.end()
+        edit: MaskEdit = self.layer.end()
         if not edit.empty:
             self.mask_edited.emit(edit)
         event.accept()
 
     def _dab(self, a: QPointF, b: QPointF) -> None:
-        assert self.mask is not None
-        changed = self.mask.dab_line(
+        assert self.layer is not None
+        changed = self.layer.dab_line(
             (a.x(), a.y()), (b.x(), b.y()), self.brush_radius, self.hardness,
             erase=self._stroke_erase,
         )
