@@ -1,0 +1,1 @@
+"""Dialogs opened from the window or a panel (training a translator, …)."""
