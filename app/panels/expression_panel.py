@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QGroupBox,
     QHBoxLayout,
     QLabel,
+    QMessageBox,
     QPushButton,
     QSlider,
     QSpinBox,
@@ -32,6 +33,7 @@ from app.panels.base import OperationPanel, Workspace, engine_combo, restore_cho
 from app.panels.face_well import FaceWell
 from engines import imageio, registry
 from engines.base import EngineError
+from engines.device import resolve_device
 from engines.expression.request import DEFAULT_LAYERS
 
 STYLE_LAYERS = 18
@@ -40,6 +42,9 @@ LAYER_HINTS = {
     6: "eyes, mouth detail", 7: "fine features", 8: "hair", 9: "hair",
     18: "background, colour",
 }
+# Seconds per inversion step at 1024 px on a CPU, at best (measured: 10-40 s, more under
+# load): enough to tell the user that a run takes hours, not to promise a time.
+CPU_SECONDS_PER_STEP = 10.0
 
 
 class ExpressionPanel(OperationPanel):
@@ -72,6 +77,11 @@ class ExpressionPanel(OperationPanel):
         self.steps.setSingleStep(50)
         self.steps.setValue(1000)
         self.steps.setToolTip("StyleGAN: optimisation steps per face (more is closer)")
+        self.cpu_note = QLabel()
+        self.cpu_note.setWordWrap(True)
+        self.cpu_note.setStyleSheet("color: #e0a040;")
+        self.cpu_note.hide()
+        self._device: str | None = None
         self.layer_boxes: dict[int, QCheckBox] = {}
         self.layers_group = QGroupBox("Layers from the second face (StyleGAN)")
         grid = QGridLayout(self.layers_group)
@@ -95,6 +105,7 @@ class ExpressionPanel(OperationPanel):
         self.landmarks.toggled.connect(self._toggle_landmarks)
         self.engine.currentIndexChanged.connect(lambda _: self._engine_changed())
         self.run_button.clicked.connect(self.run_action.trigger)
+        self.steps.valueChanged.connect(lambda _: self._update_cpu_note())
         for well in (self.first_well, self.second_well):
             well.faces_found.connect(self._faces_changed)
         self._engine_changed()
@@ -111,6 +122,7 @@ class ExpressionPanel(OperationPanel):
         form.addRow("Engine", self.engine)
         form.addRow("Strength", self.strength)
         form.addRow("Steps", self.steps)
+        form.addRow(self.cpu_note)
         buttons = QHBoxLayout()
         buttons.addWidget(self.run_button)
         buttons.addWidget(self.cancel_button)
@@ -135,6 +147,52 @@ class ExpressionPanel(OperationPanel):
         neural = self.engine.currentData() == "stylegan"
         self.layers_group.setEnabled(neural)
         self.steps.setEnabled(neural)
+        self._update_cpu_note()
+
+    def _stylegan_on_cpu(self) -> bool:
+        """Whether the StyleGAN engine is chosen and would run on the CPU.
+
+        The device is resolved once (it may import torch) and only when StyleGAN is
+        chosen; a device that cannot be had is the engine's error to report, not ours.
+        """
+        if self.engine.currentData() != "stylegan":
+            return False
+        if self._device is None:
+            try:
+                self._device = resolve_device()
+            except EngineError:
+                self._device = "unavailable"
+        return self._device == "cpu"
+
+    def _cpu_hours(self) -> float:
+        return 2 * self.steps.value() * CPU_SECONDS_PER_STEP / 3600
+
+    def _update_cpu_note(self) -> None:
+        """Say, before anyone presses Run, that StyleGAN on a CPU takes hours."""
+        if not self._stylegan_on_cpu():
+            self.cpu_note.hide()
+            return
+        self.cpu_note.setText(
+            f"This computer has no usable GPU, so StyleGAN runs on the CPU: {self.steps.value()}"
+            f" steps for each of the two faces at 1024 px take hours (at least about "
+            f"{self._cpu_hours():.0f} h). The Landmark warp engine takes about a second; "
+            "fewer steps give a rougher likeness."
+        )
+        self.cpu_note.show()
+
+    def _confirm_cpu_run(self) -> bool:
+        """Ask before starting hours of CPU work; True when the user wants it anyway."""
+        if not self._stylegan_on_cpu():
+            return True
+        answer = QMessageBox.question(
+            self, "Run StyleGAN on the CPU?",
+            f"Without a GPU, {self.steps.value()} inversion steps for each face take hours "
+            f"(at least about {self._cpu_hours():.0f} h), and the computer stays busy. "
+            "You can cancel at any time. Start anyway?",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Cancel,
+        )
+        return answer == QMessageBox.StandardButton.Yes
 
     def _faces_changed(self) -> None:
         self.update_state(self.workspace.document is not None, self._idle)
@@ -210,6 +268,8 @@ class ExpressionPanel(OperationPanel):
         if self.engine.currentData() == "stylegan" and not self.layers:
             workspace.show_error("Nothing to take", "Tick at least one layer to take from the "
                                  "second face (4 and 5 carry the expression).")
+            return
+        if not self._confirm_cpu_run():
             return
         request = ExpressionRequest(
             document.pixels, second, strength=self.strength.value() / 100,

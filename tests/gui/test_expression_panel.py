@@ -67,3 +67,47 @@ def test_a_photo_without_a_face_says_so_in_the_well(window, qtbot, tmp_path):
     with qtbot.waitSignal(panel.second_well.faces_found, timeout=20_000):
         assert panel.open_second_photo(path)
     assert panel.second_well.faces == [] and "No face" in panel.second_well.message
+
+
+def test_stylegan_on_the_cpu_is_announced_and_asks_before_running(
+    window, qtbot, portraits, monkeypatch
+):
+    from PySide6.QtWidgets import QMessageBox
+
+    from app.panels import expression_panel
+
+    panel = window.panels["expression"]
+    window.docks["expression"].raise_()
+    assert panel.cpu_note.isHidden(), "the warp engine needs no warning"
+    monkeypatch.setattr(expression_panel, "resolve_device", lambda: "cpu")
+    panel._device = None
+    panel.engine.setCurrentIndex(panel.engine.findData("stylegan"))
+    assert not panel.cpu_note.isHidden()
+    assert "hours" in panel.cpu_note.text() and "1000 steps" in panel.cpu_note.text()
+
+    asked: list[str] = []
+
+    def answer(reply):
+        def question(parent, title, text, *args):
+            asked.append(text)
+            return reply
+        return question
+
+    window.open_photo(str(portraits[0]))
+    assert panel.open_second_photo(portraits[1])
+    started: list[object] = []
+    monkeypatch.setattr(window, "start_job", lambda *a, **k: started.append(a))
+    monkeypatch.setattr(QMessageBox, "question", answer(QMessageBox.StandardButton.Cancel))
+    panel.run()
+    assert len(asked) == 1 and "hours" in asked[0]
+    assert not started and window.last_error == "", "declining must start nothing"
+
+    # Said yes: the run goes on (here to the engine's own "no weights" message).
+    monkeypatch.setattr(QMessageBox, "question", answer(QMessageBox.StandardButton.Yes))
+    panel.run()
+    assert len(asked) == 2
+    assert started or window.last_error
+
+    panel.engine.setCurrentIndex(panel.engine.findData("warp"))
+    assert panel.cpu_note.isHidden()
+    panel.shutdown()
