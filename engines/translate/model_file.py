@@ -19,7 +19,13 @@ from typing import TYPE_CHECKING, Any
 
 from engines.base import EngineError, EngineUnavailable
 from engines.model_files import check_model_kind, damaged_model, read_model_metadata
-from engines.translate.networks import Widths, build_attention, build_translator
+from engines.translate.networks import (
+    RESIZE,
+    TRANSPOSED,
+    Widths,
+    build_attention,
+    build_translator,
+)
 
 if TYPE_CHECKING:
     from torch import nn
@@ -28,6 +34,11 @@ KIND = "translation"  # how error sentences name these files
 FORMAT = "transfigure-translator"
 FORMAT_VERSION = "1"
 ARCHITECTURE = "g0-dilated-resnet+vgg19-attention"
+# Revisions of ARCHITECTURE: how G0's and G_attn's decoders go up by 2 (networks.py).
+# Files without the key are the first models, with ch. 4's transposed convolutions;
+# they still load. A revision this code does not know is refused, not guessed.
+ARCHITECTURE_VERSIONS = {"1": TRANSPOSED, "2": RESIZE}
+ARCHITECTURE_VERSION = "2"
 DEFAULT_MODEL = "horse2zebra"
 SUFFIX = ".safetensors"
 ENV_VAR = "TRANSFIGURE_TRANSLATE_MODELS"
@@ -46,10 +57,16 @@ class ModelInfo:
     vgg_warm_start: bool
     iterations: dict[str, int] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
+    architecture_version: str = ARCHITECTURE_VERSION
 
     @property
     def title(self) -> str:
         return f"{self.source} → {self.target}"
+
+    @property
+    def upsampling(self) -> str:
+        """How this model's decoders upsample (``transposed`` or ``resize``)."""
+        return ARCHITECTURE_VERSIONS[self.architecture_version]
 
 
 # ------------------------------------------------------------------------- finding one
@@ -134,11 +151,13 @@ def resolve_model(name_or_path: str | os.PathLike[str] | None = None) -> Path:
 
 
 def save_model(translator: nn.Module, attention: nn.Module, path: str | os.PathLike[str],
-               widths: Widths, metadata: Mapping[str, Any]) -> Path:
+               widths: Widths, metadata: Mapping[str, Any],
+               upsampling: str = RESIZE) -> Path:
     """Write both networks + metadata atomically (a crash mid-write leaves the old file).
 
     ``metadata`` must hold ``source``, ``target``, ``resolution`` and ``vgg_warm_start``;
-    non-string values are stored as JSON. Format and widths are written from here.
+    non-string values are stored as JSON. Format, architecture revision (from
+    ``upsampling``, how the networks were built) and widths are written from here.
     """
     from safetensors.torch import save_file
 
@@ -148,8 +167,9 @@ def save_model(translator: nn.Module, attention: nn.Module, path: str | os.PathL
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     meta = {k: v if isinstance(v, str) else json.dumps(v) for k, v in metadata.items()}
+    version = {v: k for k, v in ARCHITECTURE_VERSIONS.items()}[upsampling]
     meta.update(format=FORMAT, format_version=FORMAT_VERSION, architecture=ARCHITECTURE,
-                widths=json.dumps(widths.as_dict()))
+                architecture_version=version, widths=json.dumps(widths.as_dict()))
     tensors = {f"g0.{k}": v for k, v in translator.state_dict().items()}
     tensors.update({f"attn.{k}": v for k, v in attention.state_dict().items()})
     tensors = {k: v.detach().to("cpu").contiguous() for k, v in tensors.items()}
@@ -170,20 +190,28 @@ def read_info(path: str | os.PathLike[str]) -> ModelInfo:
     path = Path(path)
     meta = read_metadata(path)
     check_model_kind(path, meta, KIND, FORMAT, ARCHITECTURE, FORMAT_VERSION, FIX)
+    version = meta.get("architecture_version", "1")
+    if version not in ARCHITECTURE_VERSIONS:
+        raise EngineError(
+            f"{path.name} was made by a newer version of Transfigure (network revision "
+            f"{version}); update Transfigure to use it. {FIX}",
+            f"{path}: architecture_version {version!r}, known "
+            f"{sorted(ARCHITECTURE_VERSIONS)}",
+        )
     try:
         widths = Widths(**json.loads(meta["widths"]))
         resolution = int(meta["resolution"])
         if resolution < 8:
             raise ValueError(f"resolution {resolution}")
         known = {"source", "target", "resolution", "widths", "vgg_warm_start", "iterations",
-                 "format", "format_version", "architecture"}
+                 "format", "format_version", "architecture", "architecture_version"}
         extra = {k: _json_or_text(v) for k, v in meta.items() if k not in known}
         return ModelInfo(
             source=meta.get("source", "source"), target=meta.get("target", "target"),
             resolution=resolution, widths=widths,
             vgg_warm_start=bool(json.loads(meta.get("vgg_warm_start", "false"))),
             iterations={k: int(v) for k, v in json.loads(meta.get("iterations", "{}")).items()},
-            extra=extra,
+            extra=extra, architecture_version=version,
         )
     except (KeyError, ValueError, TypeError, AttributeError) as exc:
         raise EngineError(f"{path.name} does not describe its network properly; it is damaged "
@@ -198,7 +226,8 @@ def load_model(path: str | os.PathLike[str],
 
     path = Path(path)
     info = read_info(path)
-    translator, attention = build_translator(info.widths), build_attention(info.widths)
+    translator = build_translator(info.widths, info.upsampling)
+    attention = build_attention(info.widths, info.upsampling)
     try:
         tensors = load_file(str(path), device="cpu")
     except Exception as exc:

@@ -26,6 +26,20 @@ VGG_WIDTH = 64  # torchvision's VGG-19 first-stage width: only this width can be
 VGG_CONV_INDICES = (0, 2, 5, 7, 10, 12, 14)
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
+# G_attn's first output, as a logit: A ≈ 0.12 everywhere. Ch. 4 does not say; a head
+# starting at 0 gives A = 0.5, and where G0 left the photo as it was the GAN losses
+# have no reason to move A at all, so a from-scratch branch kept half of every such
+# pixel "translated" (an attention map that is grey wherever it is not sure). Starting
+# low, A only grows where compositing G0 in buys realism.
+ATTENTION_START = -2.0
+# How the decoders of G0 and G_attn go back up by 2. Ch. 4 uses transposed convolutions
+# ("deconvolutions"); their uneven kernel overlap printed a checkerboard into both G0(x)
+# and A(x) of the first CPU-trained model, and a from-scratch attention branch never
+# trained long enough to learn it away. A resize-convolution (bilinear ×2, then a 3×3
+# convolution; Odena et al. 2016) cannot make that pattern. Model files name theirs.
+TRANSPOSED = "transposed"
+RESIZE = "resize"
+UPSAMPLINGS = (TRANSPOSED, RESIZE)
 
 
 @dataclass(frozen=True)
@@ -72,13 +86,13 @@ def _classes() -> dict[str, type]:
             return x + self.body(x)
 
     class Translator(nn.Module):
-        """G0: 7×7 in, 2 stride-2 convs, residual blocks, 2 deconvs, 7×7 out, + input.
+        """G0: 7×7 in, 2 stride-2 convs, residual blocks, 2 up-convs, 7×7 out, + input.
 
         Instance norm, not batch norm: GAN translators train with batches of one, and
         instance norm keeps no running statistics that could differ at inference.
         """
 
-        def __init__(self, width: int, blocks: int) -> None:
+        def __init__(self, width: int, blocks: int, upsampling: str = RESIZE) -> None:
             super().__init__()
             w = width
             self.net = nn.Sequential(
@@ -86,9 +100,9 @@ def _classes() -> dict[str, type]:
                 nn.Conv2d(w, 2 * w, 3, 2, 1), nn.InstanceNorm2d(2 * w), nn.ReLU(True),
                 nn.Conv2d(2 * w, 4 * w, 3, 2, 1), nn.InstanceNorm2d(4 * w), nn.ReLU(True),
                 *(ResidualBlock(4 * w) for _ in range(blocks)),
-                nn.ConvTranspose2d(4 * w, 2 * w, 3, 2, 1, output_padding=1),
+                up_convolution(4 * w, 2 * w, upsampling, kernel=3),
                 nn.InstanceNorm2d(2 * w), nn.ReLU(True),
-                nn.ConvTranspose2d(2 * w, w, 3, 2, 1, output_padding=1),
+                up_convolution(2 * w, w, upsampling, kernel=3),
                 nn.InstanceNorm2d(w), nn.ReLU(True),
                 nn.ReflectionPad2d(3), nn.Conv2d(w, 3, 7),
             )
@@ -108,23 +122,26 @@ def _classes() -> dict[str, type]:
             return (x + self.net(x * 2 - 1)).clamp(0, 1)
 
     class Attention(nn.Module):
-        """G_attn: VGG-19 layers up to conv3_3, 2 deconvs back to full size, 1×1 conv, sigmoid.
+        """G_attn: VGG-19 layers up to conv3_3, 2 up-convs back to full size, 1×1 conv, sigmoid.
 
         ``features`` keeps torchvision's layer indices so ImageNet VGG-19 weights load
         into it by name (``features.0.weight`` ...).
         """
 
-        def __init__(self, width: int) -> None:
+        def __init__(self, width: int, upsampling: str = RESIZE) -> None:
             super().__init__()
             w = width
             self.width = width
             self.features = nn.Sequential(*vgg_layers(w, upto=16))
             self.up = nn.Sequential(
-                nn.ConvTranspose2d(4 * w, 2 * w, 4, 2, 1), nn.InstanceNorm2d(2 * w),
+                up_convolution(4 * w, 2 * w, upsampling, kernel=4), nn.InstanceNorm2d(2 * w),
                 nn.ReLU(True),
-                nn.ConvTranspose2d(2 * w, w, 4, 2, 1), nn.InstanceNorm2d(w), nn.ReLU(True),
+                up_convolution(2 * w, w, upsampling, kernel=4), nn.InstanceNorm2d(w),
+                nn.ReLU(True),
             )
             self.head = nn.Conv2d(w, 1, 1)
+            with torch.no_grad():  # start at "leave the photo alone", as G0 does
+                self.head.bias.fill_(ATTENTION_START)
             mean = torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1)
             std = torch.tensor(IMAGENET_STD).view(1, 3, 1, 1)
             self.register_buffer("mean", mean, persistent=False)
@@ -157,6 +174,22 @@ def _classes() -> dict[str, type]:
     return {"Translator": Translator, "Attention": Attention, "Discriminator": Discriminator}
 
 
+def up_convolution(channels: int, out: int, upsampling: str, kernel: int) -> nn.Module:
+    """×2 up: a transposed convolution (ch. 4, model files of version 1; ``kernel`` is
+    its size, 3 in G0 and 4 in G_attn, as those files hold them) or a resize-convolution
+    (bilinear ×2, reflection pad, 3×3 convolution)."""
+    from torch import nn
+
+    if upsampling == TRANSPOSED:
+        if kernel == 3:
+            return nn.ConvTranspose2d(channels, out, 3, 2, 1, output_padding=1)
+        return nn.ConvTranspose2d(channels, out, kernel, 2, 1)
+    if upsampling != RESIZE:
+        raise ValueError(f"unknown upsampling {upsampling!r}")
+    return nn.Sequential(nn.Upsample(scale_factor=2, mode="bilinear", align_corners=False),
+                         nn.ReflectionPad2d(1), nn.Conv2d(channels, out, 3))
+
+
 def vgg_layers(width: int, upto: int) -> list[nn.Module]:
     """VGG-19's ``features[:upto]`` at first-stage ``width`` (64 = the real VGG-19)."""
     from torch import nn
@@ -174,12 +207,12 @@ def vgg_layers(width: int, upto: int) -> list[nn.Module]:
     return layers[:upto]
 
 
-def build_translator(widths: Widths) -> nn.Module:
-    return _classes()["Translator"](widths.generator, widths.blocks)
+def build_translator(widths: Widths, upsampling: str = RESIZE) -> nn.Module:
+    return _classes()["Translator"](widths.generator, widths.blocks, upsampling)
 
 
-def build_attention(widths: Widths) -> nn.Module:
-    return _classes()["Attention"](widths.attention)
+def build_attention(widths: Widths, upsampling: str = RESIZE) -> nn.Module:
+    return _classes()["Attention"](widths.attention, upsampling)
 
 
 def build_discriminator(widths: Widths) -> nn.Module:

@@ -14,8 +14,9 @@ Where this departs from ch. 4, and why: λ never drops below ``lambda_min``, bec
 discriminator that wins from the first steps would otherwise hold λ at 0 and leave G0
 unconstrained; G0 predicts a change of the photo (networks.py), so it starts at "leave
 it alone"; the perceptual distance is relative (networks.py), so one λ scale fits
-ImageNet and random VGG features; and an optional ``attention_sparsity`` term (0 by
-default, recorded in the model) charges for the area A covers. Without installed
+ImageNet and random VGG features; and optional ``attention_sparsity`` and
+``attention_tv`` terms (0 by default, recorded in the model) charge for the area A
+covers and for its total variation (``attention_prior`` says why). Without installed
 ImageNet VGG-19 weights, G_attn starts from scratch and F̂ is a fixed random VGG; the
 model's metadata says which.
 
@@ -89,6 +90,7 @@ class TrainSettings:
     lambda_min: float = 1.0
     induction_warmup: int = 200
     attention_sparsity: float = 0.0
+    attention_tv: float = 0.0
     perceptual_width: int = VGG_WIDTH
     checkpoint_every: int = 250
     preview_every: int = 50
@@ -413,8 +415,8 @@ def _train_step(nets: Nets, g_opt, d_opt, scalers, pool: ImagePool, x, y, stage:
         adversarial = bce(logits.float(), torch.ones_like(logits, dtype=torch.float32))
         regular = perceptual_distance(nets.perceptual, x.float(), fake.float())
         total = adversarial + weight * regular
-        if attention is not None and settings.attention_sparsity:
-            total = total + settings.attention_sparsity * attention.float().mean()
+        if attention is not None:
+            total = total + attention_prior(attention.float(), settings)
     g_opt.zero_grad(set_to_none=True)
     g_scaler.scale(total).backward()
     g_scaler.step(g_opt)
@@ -435,6 +437,26 @@ def _train_step(nets: Nets, g_opt, d_opt, scalers, pool: ImagePool, x, y, stage:
     return {"d_loss": d_loss.item(), "d_fake": d_fake.item(), "g_adv": adversarial.item(),
             "reg": regular.item(),
             "attention": attention.mean().item() if attention is not None else 0.0}
+
+
+def attention_prior(attention: torch.Tensor, settings: TrainSettings) -> torch.Tensor:
+    """What A costs apart from the GAN: its area (L1) and its total variation.
+
+    Neither is in ch. 4. The area charge makes "leave the photo alone" the answer
+    wherever G0's change does not buy realism, so A drops to 0 over the background G0
+    barely touched instead of drifting at 0.5 (a pixel that G0 left unchanged gives
+    the GAN losses no reason either way). Total variation makes A a few solid regions:
+    a from-scratch G_attn otherwise speckles, and a speckled A composites a blotchy
+    half-horse, half-zebra coat.
+    """
+    prior = attention.new_zeros(())
+    if settings.attention_sparsity:
+        prior = prior + settings.attention_sparsity * attention.mean()
+    if settings.attention_tv:
+        tv = ((attention[..., 1:, :] - attention[..., :-1, :]).abs().mean()
+              + (attention[..., :, 1:] - attention[..., :, :-1]).abs().mean())
+        prior = prior + settings.attention_tv * tv
+    return prior
 
 
 # --------------------------------------------------------------------- files written
@@ -464,6 +486,7 @@ def write_model(nets: Nets, settings: TrainSettings, out: Path, step: int, histo
                              "step": settings.lambda_step, "every": settings.lambda_every,
                              "minimum": settings.lambda_min},
         "attention_sparsity": settings.attention_sparsity,
+        "attention_tv": settings.attention_tv,
         "optimizer": f"Adam lr {settings.lr} (joint stage × {settings.joint_lr_scale}), "
                      "linear decay over each stage's second half, betas (0.5, 0.999)",
         "batch": settings.batch, "history_buffer": settings.pool_size,

@@ -287,6 +287,50 @@ def test_bad_model_files_give_clear_errors(tmp_path):
         TranslateEngine(other).run(TranslateRequest(np.zeros((8, 8, 3), np.float32)))
 
 
+def _rewrite_metadata(path: Path, out: Path, **changes: str | None) -> Path:
+    """A copy of a model file with metadata keys changed (None removes one)."""
+    from safetensors import safe_open
+    from safetensors.torch import save_file
+
+    with safe_open(str(path), framework="pt") as fh:
+        meta = dict(fh.metadata())
+        tensors = {k: fh.get_tensor(k) for k in fh.keys()}  # noqa: SIM118 (not a dict)
+    for key, value in changes.items():
+        if value is None:
+            meta.pop(key, None)
+        else:
+            meta[key] = value
+    save_file(tensors, str(out), metadata=meta)
+    return out
+
+
+def test_first_models_with_transposed_convolutions_still_load(tmp_path):
+    from engines.translate.networks import RESIZE, TRANSPOSED
+
+    torch.manual_seed(0)
+    translator = build_translator(TINY, TRANSPOSED)
+    attention = build_attention(TINY, TRANSPOSED)
+    saved = save_model(translator, attention, tmp_path / "new.safetensors", TINY,
+                       {"source": "a", "target": "b", "resolution": 32,
+                        "vgg_warm_start": False}, upsampling=TRANSPOSED)
+    # The first model files had no architecture_version: they are revision 1.
+    old = _rewrite_metadata(saved, tmp_path / "old.safetensors", architecture_version=None)
+    loaded, loaded_attention, info = load_model(old)
+    assert info.architecture_version == "1" and info.upsampling == TRANSPOSED
+    x = torch.rand(1, 3, 32, 32)
+    with torch.no_grad():
+        assert torch.equal(loaded(x), translator.eval()(x))
+        assert torch.equal(loaded_attention(x), attention.eval()(x))
+    assert read_info(tiny_model(tmp_path / "m.safetensors")).upsampling == RESIZE
+
+
+def test_a_model_from_a_newer_network_revision_is_refused(tmp_path):
+    good = tiny_model(tmp_path / "good.safetensors")
+    newer = _rewrite_metadata(good, tmp_path / "newer.safetensors", architecture_version="99")
+    with pytest.raises(EngineError, match="newer version of Transfigure"):
+        load_model(newer)
+
+
 def test_models_are_found_by_name_in_the_user_folder(tmp_path, monkeypatch):
     monkeypatch.setenv("TRANSFIGURE_TRANSLATE_MODELS", str(tmp_path))
     tiny_model(tmp_path / "apple2orange.safetensors")
