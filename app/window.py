@@ -103,6 +103,7 @@ class MainWindow(QMainWindow):
             self.tabifyDockWidget(next(iter(self.docks.values())), dock)
         self.panels[panel.key] = panel
         self.docks[panel.key] = dock
+        dock.visibilityChanged.connect(panel.visibility_changed)
 
     def _build_status_bar(self) -> None:
         self.zoom_label, self.size_label = QLabel(), QLabel()

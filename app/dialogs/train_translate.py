@@ -38,7 +38,7 @@ from PySide6.QtWidgets import (
 
 from app.dialogs.training_charts import LossPlot, PreviewGrid
 from app.jobs import JobRunner
-from engines.translate.model_file import SUFFIX, user_models_dir
+from engines.translate.model_file import SUFFIX, list_models, user_models_dir
 from engines.translate.networks import Widths
 
 # label → (network widths, width of the fixed VGG that measures self-regularization)
@@ -182,10 +182,15 @@ class TrainTranslateDialog(QDialog):
             self._suggest_name()
 
     def _suggest_name(self) -> None:
+        """``<a>2<b>`` from the folders' names, numbered if a model has that name."""
         if self.name.text() or not self.source_dir.text() or not self.target_dir.text():
             return
         a, b = Path(self.source_dir.text()).name, Path(self.target_dir.text()).name
-        self.name.setText(re.sub(r"[^\w.-]+", "-", f"{a}2{b}"))
+        stem = re.sub(r"[^\w.-]+", "-", f"{a}2{b}").strip(".-") or "model"
+        taken = list_models()
+        name = next(n for n in (stem, *(f"{stem}-{i}" for i in range(2, 1000)))
+                    if n not in taken)
+        self.name.setText(name)
 
     def _update_controls(self) -> None:
         busy = self.runner.busy
@@ -215,9 +220,14 @@ class TrainTranslateDialog(QDialog):
                 return f"The folder {edit.text().strip()} does not exist."
         if user_models_dir() is None:
             return "There is no folder for your own models on this system."
-        if self._model_path() is None:
+        out = self._model_path()
+        if out is None:
             return ("Give the model a name: letters, digits, '-', '_' or '.', starting with a "
                     "letter or digit.")
+        existing = list_models().get(out.stem)
+        if existing is not None and existing.resolve() != out.resolve():
+            return (f"A model shipped with Transfigure is called {out.stem}; choose another "
+                    "name, so both stay available.")
         return ""
 
     def start(self, resume: bool = False) -> bool:

@@ -15,7 +15,7 @@ from typing import Any, ClassVar, Protocol
 import numpy as np
 from PySide6.QtCore import QSettings
 from PySide6.QtGui import QAction, QStandardItemModel
-from PySide6.QtWidgets import QComboBox, QWidget
+from PySide6.QtWidgets import QComboBox, QDockWidget, QWidget
 
 from app.canvas.view import CanvasView
 from app.document import Document
@@ -74,6 +74,22 @@ class OperationPanel(QWidget):
 
     def document_changed(self) -> None:
         """The photo was opened, or its pixels changed (a result, undo, redo)."""
+
+    def visibility_changed(self, visible: bool) -> None:
+        """The panel's dock came into view or went out of it (its tab, the window)."""
+
+    @property
+    def on_screen(self) -> bool:
+        """Whether the user can see the panel now. Not ``isVisible()`` alone: Qt moves
+        the docks of tabs that are not current off the screen instead of hiding them."""
+        return self.isVisible() and not self.visibleRegion().isEmpty()
+
+    def bring_to_front(self) -> None:
+        """Show the panel's tab (a shortcut ran its operation from elsewhere)."""
+        dock = self.parentWidget()
+        if isinstance(dock, QDockWidget):
+            dock.show()
+            dock.raise_()
 
     def shutdown(self) -> None:
         """The window is closing: let background work end cleanly."""

@@ -280,6 +280,7 @@ class TranslatePanel(OperationPanel):
             return
         photo = document.pixels
         request = TranslateRequest(photo, model=path)
+        self.bring_to_front()  # Ctrl+Shift+T from another panel: the result shows here
 
         def done(result) -> None:
             self.session = TranslateSession(document, photo, result.initial, result.attention,
@@ -329,7 +330,7 @@ class TranslatePanel(OperationPanel):
         document = self.workspace.document
         if self.session is not None and document is not self.session.document:
             self.session = None  # another photo was opened: this result can never return
-        show = self._live() and self._idle and self.isVisible()
+        show = self._live() and self._idle and self.on_screen
         canvas = self.workspace.canvas
         if show:
             assert self.session is not None
@@ -402,13 +403,12 @@ class TranslatePanel(OperationPanel):
     def document_changed(self) -> None:
         self._sync()
 
-    def showEvent(self, event) -> None:  # noqa: N802 - Qt API
-        super().showEvent(event)
-        self._sync()
+    def visibility_changed(self, visible: bool) -> None:
+        self._sync()  # another panel in front paints the selection again; back here, ours
 
     def hideEvent(self, event) -> None:  # noqa: N802 - Qt API
         super().hideEvent(event)
-        self._sync()  # another panel in front paints the selection again
+        self._sync()
 
     def shutdown(self) -> None:
         self._importer.shutdown()

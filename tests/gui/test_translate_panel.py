@@ -74,6 +74,7 @@ def translate(window, qtbot, panel) -> list[str]:
 
 def test_run_views_paint_attention_apply_undo(window, qtbot, panel):
     original = window.document.pixels.copy()
+    window.canvas.mask.fill_rect((0, 0, 10, 10))  # a selection left from Remove
     messages = translate(window, qtbot, panel)
     assert messages, "no progress reached the status bar"
     session = panel.session
@@ -135,6 +136,14 @@ def test_run_views_paint_attention_apply_undo(window, qtbot, panel):
     window.split_action.trigger()
     assert window.canvas.split_x is None and panel.view == "result"
 
+    # Another panel in front paints the selection again; back here, the result returns.
+    window.docks["remove"].raise_()
+    assert window.canvas.layer is window.canvas.mask
+    assert np.abs(shown(window, 80, 40) - as8(photo[40, 80])).max() <= 1
+    window.docks["translate"].raise_()
+    assert window.canvas.layer is session.layer
+    assert np.abs(shown(window, 80, 40) - as8(g0[40, 80])).max() <= 1
+
     # Undo a stroke while the result waits: the photo comes back there.
     window.history.undo()
     assert np.array_equal(session.result[kept], engine_result[kept])
@@ -153,6 +162,12 @@ def test_run_views_paint_attention_apply_undo(window, qtbot, panel):
     assert np.array_equal(window.document.pixels, original)
     assert panel.apply_button.isEnabled() and window.canvas.layer is session.layer
     assert np.array_equal(session.result, edited), "the edited attention is still there"
+
+    # Ctrl+D clears what the brush paints, here the attention: nothing is translated.
+    qtbot.keyClick(window.canvas, Qt.Key.Key_D, Qt.KeyboardModifier.ControlModifier)
+    assert window.history.text(window.history.index() - 1) == "Clear attention"
+    assert np.array_equal(session.result, photo)
+    assert window.canvas.mask.selection[:10, :10].all(), "the selection is not touched"
 
 
 def test_escape_during_the_run_leaves_the_photo_bit_exact(window, qtbot, panel, tmp_path):
