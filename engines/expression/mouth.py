@@ -74,14 +74,16 @@ class _MouthRegions:
 
 
 def donor_mouth(
-    second: np.ndarray, second_points: np.ndarray, new_points: np.ndarray, size: tuple[int, int]
+    second: np.ndarray, second_points: np.ndarray, new_points: np.ndarray, size: tuple[int, int],
+    fit_on: tuple[int, ...] = MOUTH,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The second photo's mouth laid over the new lips, on a canvas of ``size`` (w, h).
 
-    Returns the canvas and the second face's landmarks moved onto it. A much larger
-    second face is shrunk by area first, so its teeth do not alias.
+    The affine is fitted on the ``fit_on`` landmarks (the mouth's by default; an eye's
+    for an eye). Returns the canvas and the second face's landmarks moved onto it. A much
+    larger second face is shrunk by area first, so its teeth do not alias.
     """
-    idx = list(MOUTH)
+    idx = list(fit_on)
     matrix = _affine_fit(second_points[idx], new_points[idx])
     scale = float(np.sqrt(abs(np.linalg.det(matrix[:, :2]))))
     points = second_points

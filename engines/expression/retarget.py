@@ -1,57 +1,58 @@
 """Where the first face's landmarks go: the second face's expression, the first's pose.
 
-The second face's 68 landmarks are first laid over the first face by a similarity fitted
-on points an expression hardly moves (eye corners, nose bridge). When both heads face the
-same way that is enough, and the fitted points are the target. When they are turned
-differently (the stable points then fit badly), the fitted brows, eyes and mouth also
-carry the turn (a mouth slid sideways, eyes of another width), and copying that warps the
-face grotesquely. So, the more the heads differ, the more each feature is re-anchored on
-the first face instead:
+The second face's 68 landmarks are laid over the first face by a similarity fitted on
+the points an expression hardly moves (``STABLE``: eye corners, nose bridge). Those
+points then stay exactly where they are in the first photo: they define the face's frame,
+and moving them by the fit's leftover (landmark noise, a head turn) would shift the frame
+that every other point is placed in.
 
-- eyes: laid on the first face's eye corners, so only the lids (open, squint) change;
-- brows: each point only raised or lowered (relative to its eye) as in the second: a
-  turned head also shortens and tilts a brow, which is not expression;
-- mouth and chin: centred across the face where the first's mouth is, placed below the
-  nose as in the second (a dropping jaw, lifted corners).
-
-Across and down are the first face's own axes (along and across its eye line).
+The expression is what the second face shows beyond its pose. The first face's own
+landmarks are turned into the second's pose (``engines.expression.pose``: yaw and pitch
+fitted on the rigid points through a generic face depth); the difference between the
+second face and that turned first face is the change of expression, and it is added to
+the first face where it is. When both heads face the same way the turned face is the
+first face itself, and the moved points are simply the second face's (fitted); when they
+are turned differently, the second face's turn (a mouth slid sideways, a far eye
+narrowed) is not copied onto the first face, only its expression.
 """
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
+from engines.expression.pose import relative_turn, turned_face
 from engines.faces.geometry import apply_affine, similarity_fit
 from engines.faces.shape import (
     BROWS,
-    CHIN,
-    FIRST_EYE,
+    EYES,
     MOUTH,
-    SECOND_EYE,
     STABLE,
-    eye_centres,
     eye_distance,
     mouth_gap,
 )
 
-# Landmarks the expression moves, with how far (1 = all the way to the second face's).
-# The chin follows a dropping jaw; the jaw's sides stay, as they are the person's build.
+# Landmarks the expression moves, with how far (1 = the whole change). The eye corners
+# are stable points and stay. The chin follows a dropping jaw; the jaw's sides stay, as
+# they are the person's build.
 MOVE_WEIGHTS: dict[int, float] = {
-    **{i: 1.0 for i in BROWS + FIRST_EYE + SECOND_EYE + MOUTH},
+    **{i: 1.0 for i in BROWS + EYES + MOUTH if i not in STABLE},
     4: 0.25, 5: 0.5, 6: 0.8, 7: 1.0, 8: 1.0, 9: 1.0, 10: 0.8, 11: 0.5, 12: 0.25,
 }
 MOVING = tuple(i for i, weight in MOVE_WEIGHTS.items() if weight > 0)
-NOSE_BASE = (31, 32, 33, 34, 35)
-MOUTH_AND_CHIN = MOUTH + tuple(sorted(set(range(4, 13)) | set(CHIN)))
-# (eye points, the eye's two corners, the brow above it)
-EYE_GROUPS = (
-    (FIRST_EYE, (36, 39), tuple(range(17, 22))),
-    (SECOND_EYE, (42, 45), tuple(range(22, 27))),
-)
+CHIN_POINTS = tuple(range(4, 13))
+LOWER_LIP = (56, 57, 58)  # the lower lip's middle, which the jaw carries
 OPEN_MOUTH = 0.08  # inner-lip gap (eye distances) from which a mouth counts as open
-# Misfit of the stable points (eye distances) below which the fitted points are used as
-# they are (landmark noise is about 0.02), and above which fully re-anchored ones.
-SAME_POSE, OTHER_POSE = 0.04, 0.10
+
+
+class Retarget(NamedTuple):
+    """Where the landmarks would go at full strength, and how the two heads differ."""
+
+    target: np.ndarray  # 68×2, photo pixels of the first photo; only MOVING points differ
+    misfit: float  # mean distance left on the stable points after the similarity (eye dist.)
+    yaw: float  # degrees the second head is turned from the first, beyond landmark noise
+    pitch: float
 
 
 def fit_second(first: np.ndarray, second: np.ndarray) -> tuple[np.ndarray, float]:
@@ -66,54 +67,25 @@ def fit_second(first: np.ndarray, second: np.ndarray) -> tuple[np.ndarray, float
     return fitted, misfit / max(eye_distance(first), 1e-9)
 
 
-def target_landmarks(first: np.ndarray, second: np.ndarray) -> tuple[np.ndarray, float]:
-    """Where each of the first face's landmarks would go at full strength, and the misfit.
+def target_landmarks(first: np.ndarray, second: np.ndarray) -> Retarget:
+    """Where each of the first face's landmarks would go at full strength.
 
-    Only ``MOVING`` points differ from ``first``.
+    The change of expression is measured in the second face's pose (the second face
+    against the first turned into that pose) and applied to the first where it is.
     """
     first = np.asarray(first, dtype=np.float64)
     fitted, misfit = fit_second(first, np.asarray(second, dtype=np.float64))
-    t = float(np.clip((misfit - SAME_POSE) / (OTHER_POSE - SAME_POSE), 0.0, 1.0))
-    turn = t * t * (3 - 2 * t)
+    yaw, pitch = relative_turn(first, fitted)
+    in_their_pose = turned_face(first, yaw, pitch)
     target = first.copy()
     moving = list(MOVING)
-    target[moving] = fitted[moving]
-    if turn > 0:
-        anchored = _reanchored_features(first, fitted)
-        target[moving] += turn * (anchored[moving] - fitted[moving])
-    return target, misfit
-
-
-def _reanchored_features(first: np.ndarray, fitted: np.ndarray) -> np.ndarray:
-    """``first`` with eyes, brows, mouth and chin taken from ``fitted``, each re-anchored."""
-    left, right = eye_centres(first)
-    across = (right - left) / max(np.linalg.norm(right - left), 1e-9)
-    target = first.copy()
-    for eye, corners, brow in EYE_GROUPS:
-        eye_idx, brow_idx = list(eye), list(brow)
-        onto = similarity_fit(fitted[list(corners)], first[list(corners)])
-        target[eye_idx] = apply_affine(fitted[eye_idx], onto)
-        placed = _reanchored(first, fitted, brow_idx, eye_idx, across)
-        down = np.array([-across[1], across[0]])
-        target[brow_idx] = first[brow_idx] + np.outer((placed - first[brow_idx]) @ down, down)
-    mouth = list(MOUTH_AND_CHIN)
-    target[mouth] = _reanchored(first, fitted, mouth, list(NOSE_BASE), across)
-    return target
-
-
-def _reanchored(
-    first: np.ndarray, fitted: np.ndarray, region: list[int], anchor: list[int],
-    across: np.ndarray,
-) -> np.ndarray:
-    """``fitted[region]`` placed relative to the first face's ``anchor`` points.
-
-    Its offset from the anchor along the face (down) is the second face's, its offset
-    across the face the first face's own; its shape is the second face's.
-    """
-    relative = fitted[region] - fitted[anchor].mean(0)
-    own = first[region] - first[anchor].mean(0)
-    sideways = float((own.mean(0) - relative.mean(0)) @ across)
-    return first[anchor].mean(0) + relative + sideways * across
+    target[moving] += fitted[moving] - in_their_pose[moving]
+    # The chin goes where the jaw takes the lower lip: its own landmarks are the face's
+    # outline, which a turned head or another jaw line moves for reasons of its own.
+    lower_lip = list(LOWER_LIP)
+    target[list(CHIN_POINTS)] = first[list(CHIN_POINTS)] + (
+        target[lower_lip] - first[lower_lip]).mean(0)
+    return Retarget(target, misfit, yaw, pitch)
 
 
 def moved_landmarks(first: np.ndarray, target: np.ndarray, strength: float) -> np.ndarray:

@@ -22,7 +22,7 @@ import numpy as np
 
 from engines.base import CancelToken, InvalidInput, Progress, Report, ignore_progress
 from engines.blend import blend_by_alpha
-from engines.expression.mesh import remap, warp_maps
+from engines.expression.mesh import remap, tps_maps
 from engines.expression.mouth import redraw_mouth
 from engines.expression.request import ExpressionRequest, ExpressionResult
 from engines.expression.retarget import (
@@ -31,6 +31,7 @@ from engines.expression.retarget import (
     moved_landmarks,
     target_landmarks,
 )
+from engines.expression.transplant import transplant_features
 from engines.faces.detect import Face, detect_faces
 from engines.faces.identity import SAME_PERSON_THRESHOLD, face_descriptor, identity_distance
 
@@ -39,7 +40,7 @@ RING_MARGIN = 0.45  # eye distances from the moved landmarks' hull to the fixed 
 RING_POINTS = 40
 FEATHER = 0.3  # eye distances, inside the ring, over which the new face fades in
 CROP_PAD = 4  # px of unchanged context kept around the ring in the working crop
-POSE_WARNING = 0.1  # eye distances of misfit on the stable points: heads turned differently
+POSE_WARNING = 15.0  # degrees of yaw or pitch between the heads: turned differently
 STEPS = 6
 
 
@@ -101,11 +102,11 @@ class WarpExpressionEngine:
         )
         cancel.raise_if_set()
 
-        target, misfit = target_landmarks(face1.landmarks, face2.landmarks)
-        if misfit > POSE_WARNING:
+        retarget = target_landmarks(face1.landmarks, face2.landmarks)
+        if max(abs(retarget.yaw), abs(retarget.pitch)) > POSE_WARNING:
             notes.append("The two heads are turned differently, so the new expression may "
                          "look strained; photos taken from the same angle work best.")
-        moved = moved_landmarks(face1.landmarks, target, float(request.strength))
+        moved = moved_landmarks(face1.landmarks, retarget.target, float(request.strength))
         eye_distance = face1.eye_distance
         ring = _ring(face1.landmarks, moved, eye_distance)
         box = _crop_box(ring, w, h)
@@ -115,13 +116,24 @@ class WarpExpressionEngine:
 
         src = _mesh_points(face1.landmarks, ring, box)
         dst = _mesh_points(moved, ring, box)
-        map_x, map_y = warp_maps(src, dst, box.x1 - box.x0, box.y1 - box.y0)
+        map_x, map_y = tps_maps(src, dst, box.x1 - box.x0, box.y1 - box.y0)
         warped = remap(crop, map_x, map_y)
         cancel.raise_if_set()
         report(Progress(3, STEPS, "Warped", warped, preview_box))
 
+        distance = identity_distance(
+            face_descriptor(first, face1.landmarks), face_descriptor(second, face2.landmarks)
+        )
+        same_person = distance <= SAME_PERSON_THRESHOLD
         change = mouth_change(face1.landmarks, moved)
-        if change is not None:
+        if same_person:
+            warped, _ = transplant_features(warped, crop, face1.landmarks - box.origin,
+                                            moved - box.origin, second, face2.landmarks,
+                                            eye_distance)
+            cancel.raise_if_set()
+            report(Progress(4, STEPS, "Took the mouth and eyes from the second photo",
+                            warped, preview_box))
+        elif change is not None:
             warped = redraw_mouth(warped, crop, face1.landmarks - box.origin,
                                   moved - box.origin, second, face2.landmarks, change)
             cancel.raise_if_set()
@@ -135,12 +147,8 @@ class WarpExpressionEngine:
         blend_mask = np.zeros((h, w), np.float32)
         blend_mask[box.slices] = alpha
         cancel.raise_if_set()
-        report(Progress(5, STEPS, "Blended; comparing the two faces", blended, preview_box))
-
-        distance = identity_distance(
-            face_descriptor(first, face1.landmarks), face_descriptor(second, face2.landmarks)
-        )
-        if distance > SAME_PERSON_THRESHOLD:
+        report(Progress(5, STEPS, "Blended", blended, preview_box))
+        if not same_person:
             notes.append(
                 f"These look like two different people (face distance {distance:.2f}, over "
                 f"{SAME_PERSON_THRESHOLD}): the first face also takes on some of the second "

@@ -217,7 +217,7 @@ def test_closing_an_open_mouth_redraws_it_closed(first, second, first_face, seco
 def test_the_same_face_elsewhere_asks_for_no_change(first_face):
     points = first_face.landmarks
     moved = apply_affine(points, cv2.getRotationMatrix2D((300, 200), 15, 1.7))
-    target, misfit = target_landmarks(points, moved)
+    target, misfit, yaw, pitch = target_landmarks(points, moved)
     assert misfit < 1e-9
     assert np.abs(target - points).max() < 1e-6
 
@@ -231,3 +231,44 @@ def test_the_mesh_warp_carries_a_dot_to_its_new_place():
     warped = warp_mesh(image, src, dst)
     ys, xs = np.nonzero(warped[..., 0] > 0.5)
     assert abs(xs.mean() - 70) < 1.5 and abs(ys.mean() - 60) < 1.5
+
+
+def _turned_by(points: np.ndarray, yaw: float) -> np.ndarray:
+    """``points`` as the same face seen with the head turned by ``yaw`` degrees."""
+    from engines.expression.pose import _turned, _upright
+
+    upright, back, _ = _upright(points)
+    return apply_affine(_turned(upright, np.radians(np.array(yaw)), np.zeros(())), back)
+
+
+def test_a_head_turn_is_measured_and_not_copied_as_expression(first_face):
+    from engines.expression.pose import NOISE_ANGLE, relative_turn
+
+    points = first_face.landmarks
+    turned = _turned_by(points, 20.0)
+    yaw, pitch = relative_turn(points, turned)
+    assert abs(abs(yaw) - (20.0 - NOISE_ANGLE)) < 1.5 and abs(pitch) < 1.5
+    retarget = target_landmarks(points, turned)
+    unit = eye_distance(points)
+    # Copying the turned landmarks would slide the mouth ~0.1 eye distances sideways.
+    assert np.abs(retarget.target - points).max() / unit < 0.03
+
+
+def test_stable_points_never_move(first_face, second_face):
+    from engines.faces.shape import STABLE
+
+    retarget = target_landmarks(first_face.landmarks, second_face.landmarks)
+    assert np.array_equal(retarget.target[list(STABLE)], first_face.landmarks[list(STABLE)])
+
+
+def test_the_smooth_warp_carries_a_dot_to_its_new_place():
+    from engines.expression.mesh import remap, tps_maps
+
+    image = np.zeros((100, 120, 3), np.float32)
+    image[38:43, 48:53] = 1.0  # a dot centred on (50, 40)
+    corners = np.array([[0, 0], [119, 0], [0, 99], [119, 99]], np.float64)
+    src = np.vstack([corners, [[50, 40]]])
+    dst = np.vstack([corners, [[62, 52]]])
+    warped = remap(image, *tps_maps(src, dst, 120, 100))
+    ys, xs = np.nonzero(warped[..., 0] > 0.5)
+    assert abs(xs.mean() - 62) < 1.0 and abs(ys.mean() - 52) < 1.0
