@@ -13,6 +13,7 @@ from pathlib import Path
 
 from app.cli_common import check_output, engine_entry, run_engine, save_changed
 from app.console import EXIT_CANCELLED, EXIT_OK, NOTHING_WRITTEN, say
+from engines.composite.request import PASTE_HARMONIZER
 
 
 def parse_box(text: str) -> tuple[int, int, int, int]:
@@ -69,8 +70,9 @@ def add_parsers(commands, common: argparse.ArgumentParser) -> None:
     composite.add_argument("--segment", metavar="NAME",
                            help="segmentation engine (default grabcut; see 'transfigure "
                                 "engines')")
-    composite.add_argument("--harmonize", default="reinhard", metavar="NAME",
-                           help="reinhard, poisson, net or none (default reinhard)")
+    composite.add_argument("--harmonize", default=PASTE_HARMONIZER, metavar="NAME",
+                           help="reinhard, poisson, edge, net or none (default "
+                                f"{PASTE_HARMONIZER})")
     composite.add_argument("--strength", type=float, default=1.0,
                            help="harmonization strength 0–1 (default 1)")
     composite.add_argument("--paste-box", action="store_true",
@@ -95,7 +97,8 @@ def add_parsers(commands, common: argparse.ArgumentParser) -> None:
                            help="white = foreground; any size (resized to the composite's)")
     harmonize.add_argument("--output", "-o", required=True, metavar="OUT")
     harmonize.add_argument("--engine", "-e", metavar="NAME",
-                           help="harmonization engine (default reinhard)")
+                           help="harmonization engine: edge (default: takes back a colour "
+                                "shift the outline shows), reinhard, poisson or net")
     harmonize.add_argument("--strength", type=float, default=1.0, help="0–1 (default 1)")
     harmonize.add_argument("--overwrite", action="store_true", help="replace OUT if it exists")
     harmonize.set_defaults(handler=cmd_harmonize)

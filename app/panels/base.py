@@ -101,8 +101,11 @@ class OperationPanel(QWidget):
         """Put back the choices remembered by ``save_settings``."""
 
 
-def engine_combo(operation: str) -> QComboBox:
-    """The engines of ``operation``: unavailable ones greyed, with the reason and the fix."""
+def engine_combo(operation: str, default: str | None = None) -> QComboBox:
+    """The engines of ``operation``: unavailable ones greyed, with the reason and the fix.
+
+    ``default`` names the engine chosen at first (the operation's default otherwise).
+    """
     combo = QComboBox()
     model: QStandardItemModel = combo.model()  # type: ignore[assignment]
     for entry in registry.entries(operation):
@@ -112,7 +115,7 @@ def engine_combo(operation: str) -> QComboBox:
         item.setToolTip(entry.description if state.available else
                         f"Unavailable: {state.reason} Fix: {state.fix}")
         item.setEnabled(state.available)
-    combo.setCurrentIndex(combo.findData(registry.get(operation).name))
+    combo.setCurrentIndex(combo.findData(registry.get(operation, default).name))
     return combo
 
 

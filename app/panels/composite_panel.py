@@ -37,7 +37,7 @@ from app.panels.guide_view import GuideView
 from app.qimages import to_rgba_qimage
 from engines import imageio, registry
 from engines.base import EngineError
-from engines.composite.request import Box, Placement
+from engines.composite.request import PASTE_HARMONIZER, Box, Placement
 
 BOX_ALPHA = 0.25  # how visible the rest of the box is on the layer when it is pasted too
 
@@ -71,7 +71,7 @@ class CompositePanel(OperationPanel):
         tools.addButton(self.box_tool)
         tools.addButton(self.refine_tool)
         self.segmenter = engine_combo("segment")
-        self.harmonizer = engine_combo("harmonize")
+        self.harmonizer = engine_combo("harmonize", PASTE_HARMONIZER)
         self.harmonizer.addItem("None", "none")
         self.strength = QSlider(Qt.Orientation.Horizontal)
         self.strength.setRange(0, 100)

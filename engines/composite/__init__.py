@@ -63,13 +63,19 @@ register(EngineEntry(
     operation="harmonize", name="reinhard", title="Colour transfer (classic)",
     description="Matches the object's Lab statistics to its surroundings (Reinhard et al. "
                 "2001), held back where that would change the object's own colours.",
-    target="engines.composite.harmonize:ReinhardHarmonizer", default=True,
+    target="engines.composite.harmonize:ReinhardHarmonizer",
 ))
 register(EngineEntry(
     operation="harmonize", name="poisson", title="Colour transfer + gradient blend",
     description="The colour transfer, then a gradient-domain (Poisson) blend of the "
                 "object's boundary into the photo.",
     target="engines.composite.harmonize:PoissonHarmonizer",
+))
+register(EngineEntry(
+    operation="harmonize", name="edge", title="Edge colour match (in-place edits)",
+    description="Takes back a colour shift that the object's outline shows consistently "
+                "(a region re-coloured in place, a loose mask); leaves natural edges alone.",
+    target="engines.composite.edge_match:EdgeMatchHarmonizer", default=True,
 ))
 
 

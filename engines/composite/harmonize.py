@@ -113,7 +113,7 @@ def _run(
     image, alpha = validate(request)
     if request.strength == 0:
         return HarmonizeResult(image.copy(), time.perf_counter() - started)
-    work = _work_crop(image, alpha)
+    work = work_crop(image, alpha)
     total = 3 if poisson else 2
     report(Progress(0, total, "Measuring the object and its surroundings"))
     if not work.ring.any():
@@ -123,8 +123,8 @@ def _run(
         )
     shift = transfer_shift(work, cast)
     cancel.raise_if_set()
-    lab = _lab(work.image) + work.alpha[..., None] * shift
-    report(Progress(1, total, "Matching tone and colour cast", _rgb(lab), work.box))
+    lab = to_lab(work.image) + work.alpha[..., None] * shift
+    report(Progress(1, total, "Matching tone and colour cast", to_rgb(lab), work.box))
     field: np.ndarray | None = None
     if poisson:
         omega = work.alpha >= 0.5
@@ -132,10 +132,10 @@ def _run(
         if omega.any():
             membrane *= membrane_weights(membrane, omega)
         field = _extend(membrane, omega)
-        preview = _rgb(lab + field * work.alpha[..., None])
+        preview = to_rgb(lab + field * work.alpha[..., None])
         report(Progress(2, total, "Blending the edge", preview, work.box))
     cancel.raise_if_set()
-    result = _apply(image, alpha * np.float32(request.strength), work, shift, field)
+    result = apply_shift(image, alpha * np.float32(request.strength), work, shift, field)
     x, y, w, h = work.box
     report(Progress(total, total, "Done", result[y:y + h, x:x + w], work.box))
     return HarmonizeResult(result, time.perf_counter() - started)
@@ -185,7 +185,7 @@ class Work:
     ring: np.ndarray  # bool: background within the ring width of the object
 
 
-def _work_crop(image: np.ndarray, alpha: np.ndarray) -> Work:
+def work_crop(image: np.ndarray, alpha: np.ndarray) -> Work:
     """Crop the object with room for its ring, and shrink the crop to WORK_PIXELS."""
     box = _bounding_box(alpha > 0)
     assert box is not None  # validate() refused empty masks
@@ -225,7 +225,7 @@ class Differences:
 
 def differences(image: np.ndarray, fg: np.ndarray, ring: np.ndarray) -> Differences:
     """What the ring says the object should move by (before deciding how far to trust it)."""
-    lab = _lab(image)
+    lab = to_lab(image)
     recorded = ring & (lab[..., 0] > CLIPPED[0]) & (lab[..., 0] < CLIPPED[1])
     if not recorded.any() or recorded.sum() < MIN_RECORDED * ring.sum():  # black/white: no news
         return Differences(np.zeros(3), np.zeros(2), np.zeros(2))
@@ -295,9 +295,9 @@ def calibration_sample(image: np.ndarray, mask: np.ndarray) -> dict[str, np.ndar
     measured after the shrunk transfer, as the Poisson engine meets it.
     """
     image = np.asarray(image, np.float32)
-    work = _work_crop(image, np.asarray(mask, np.float32))
+    work = work_crop(image, np.asarray(mask, np.float32))
     d = differences(work.image, work.fg, work.ring)
-    lab = _lab(work.image) + work.alpha[..., None] * transfer_shift(work)
+    lab = to_lab(work.image) + work.alpha[..., None] * transfer_shift(work)
     membrane = solve_membrane(lab, work.alpha)
     omega = work.alpha >= 0.5
     energy = np.sqrt((membrane[omega] ** 2).mean(axis=0)) if omega.any() else np.zeros(3)
@@ -480,7 +480,7 @@ def _extend(values: np.ndarray, omega: np.ndarray) -> np.ndarray:
 # --------------------------------------------------------------------------- applying
 
 
-def _apply(
+def apply_shift(
     image: np.ndarray,
     weight: np.ndarray,
     work: Work,
@@ -499,12 +499,12 @@ def _apply(
     y0, y1, x0, x1 = box
     pixels = image[y0:y1, x0:x1]
     touched = weight[y0:y1, x0:x1] > 0
-    lab = _lab(pixels)
+    lab = to_lab(pixels)
     moved = lab + shift
     if field is not None:
         moved += _upsampled(field, work, box)
-    moved = _rgb(moved)
-    moved -= _rgb(lab)
+    moved = to_rgb(moved)
+    moved -= to_rgb(lab)
     moved *= weight[y0:y1, x0:x1, None]
     moved += pixels
     np.clip(moved, 0.0, 1.0, out=moved)
@@ -543,24 +543,24 @@ def global_lab_transfer(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """
     image = np.asarray(image, np.float32)
     alpha = np.asarray(mask, np.float32)
-    lab = _lab(image)
+    lab = to_lab(image)
     fg, bg = alpha >= 0.5, alpha <= 0
     if not fg.any():
         fg = alpha > 0
     mean_f, std_f = lab[fg].mean(axis=0), lab[fg].std(axis=0) + 1e-6
     mean_b, std_b = lab[bg].mean(axis=0), lab[bg].std(axis=0)
-    moved = _rgb((lab - mean_f) * (std_b / std_f) + mean_b) - _rgb(lab)
+    moved = to_rgb((lab - mean_f) * (std_b / std_f) + mean_b) - to_rgb(lab)
     result = image.copy()
     touched = alpha > 0
     result[touched] = np.clip(image[touched] + alpha[touched][:, None] * moved[touched], 0, 1)
     return result
 
 
-def _lab(rgb: np.ndarray) -> np.ndarray:
+def to_lab(rgb: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(np.ascontiguousarray(rgb, np.float32), cv2.COLOR_RGB2Lab)
 
 
-def _rgb(lab: np.ndarray) -> np.ndarray:
+def to_rgb(lab: np.ndarray) -> np.ndarray:
     """Lab to RGB, not clipped: callers take differences and clip the sum."""
     return cv2.cvtColor(np.ascontiguousarray(lab, np.float32), cv2.COLOR_Lab2RGB)
 

@@ -13,6 +13,11 @@ import numpy as np
 
 Box = tuple[int, int, int, int]
 
+# A pasted object shares no surface with its new surroundings, so the edge-match engine
+# (the harmonize default, for composites edited in place) has nothing to go on: pastes
+# are matched by the colour transfer unless the user picks another engine.
+PASTE_HARMONIZER = "reinhard"
+
 
 @dataclass(frozen=True, eq=False)
 class SegmentRequest:
@@ -90,7 +95,7 @@ class CompositeRequest:
     object_mask: np.ndarray
     source_box: Box
     place: Placement
-    harmonize: str = "reinhard"  # a "harmonize" engine name, or "none"
+    harmonize: str = PASTE_HARMONIZER  # a "harmonize" engine name, or "none"
     strength: float = 1.0
     paste_box: bool = False
     remove_engine: str = "patchmatch"

@@ -65,7 +65,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from engines.base import EngineError  # noqa: E402
-from engines.composite import harmonize  # noqa: E402
+from engines.composite import edge_match, harmonize  # noqa: E402
 from engines.composite.harmonize import (  # noqa: E402
     PoissonHarmonizer,
     ReinhardHarmonizer,
@@ -272,6 +272,7 @@ def methods(notes: list[str]) -> list[Method]:
         Method("reinhard+cast", engine_run(ReinhardHarmonizer(cast=True)), ours=True),
         Method("poisson", engine_run(PoissonHarmonizer()), ours=True, target=True),
         Method("poisson+cast", engine_run(PoissonHarmonizer(cast=True)), ours=True),
+        Method("edge", engine_run(edge_match.EdgeMatchHarmonizer()), ours=True, target=True),
     ]
     net = net_method(notes)
     if net is not None:
@@ -382,7 +383,7 @@ def harmonization(args: argparse.Namespace, say: Printer, out: Path, notes: list
             scored, outputs = score(triple, found, notes)
             if len(results) < 2:
                 write_sheet(out, scored, triple, outputs)
-            for label in ("reinhard", "poisson"):  # keep a picture of each one's worst case
+            for label in SHEET_METHODS[1:]:  # keep a picture of each one's worst case
                 if label in scored.scores and scored.ratio(label) > worst.get(label, 0.0):
                     worst[label] = scored.ratio(label)
                     write_sheet(out, scored, triple, outputs, f"{key}_worst-{label}")
@@ -469,13 +470,13 @@ def targets_table(summaries: list[tuple[str, list[Scored]]], judged: list[Method
     return table(["group", "engine", "target", "result", "measured"], [rows], left=3)
 
 
-SHEET_METHODS = ("composite", "reinhard", "poisson")
+SHEET_METHODS = ("composite", "reinhard", "poisson", "edge")
 
 
 def write_sheet(
     out: Path, scored: Scored, triple: Triple, outputs: dict[str, np.ndarray], name: str = ""
 ) -> None:
-    """composite | reinhard | poisson | real, each SHEET_HEIGHT px high, labelled."""
+    """composite | reinhard | poisson | edge | real, each SHEET_HEIGHT px high, labelled."""
     panels = [(k, outputs[k]) for k in SHEET_METHODS if k in outputs] + [("real", triple.real)]
     tiles = []
     for label, image in panels:
@@ -761,9 +762,82 @@ def calibration(args: argparse.Namespace, say: Printer, notes: list[str]) -> Non
         *table(["quantity", "engine constant", "measured rms"], [rows]), "")
 
 
+# --------------------------------------------------------------------------- edge calibration
+
+EDGE_GRID = ((10.0, 15.0, 20.0), (15.0, 20.0, 25.0, 30.0))  # NATURAL_L, NATURAL_AB tried
+VALIDATION_SIZE = 150
+
+
+def validation_triples(quick: bool) -> list[Triple]:
+    """Composites made the generated set's way from horse2zebra photos with masks.
+
+    No photo of these is in the test sets, so the edge engine's constants can be chosen
+    here and judged there.
+    """
+    root = SHARED / "horse2zebra"
+    pairs = [(root / kind / f"{mask.stem}.jpg", mask)
+             for kind in ("horse", "zebra")
+             for mask in sorted((root / "seg_masks_model-generated" / kind).glob("*.png"))]
+    pairs = [p for p in pairs if p[0].exists()]
+    donors = sorted(p for p in (SHARED / "scenes").glob("*/*") if p.is_file())
+    rng = np.random.default_rng(7)
+    found: list[Triple] = []
+    size = VALIDATION_SIZE // 3 if quick else VALIDATION_SIZE
+    for i in rng.permutation(len(pairs)):
+        photo, mask_path = pairs[i]
+        real = load_image(photo).pixels
+        if float(np.abs(real[..., 0] - real[..., 1]).max()) < 0.02:
+            continue  # greyscale
+        fg = load_mask(mask_path)
+        if fg.shape != real.shape[:2] or not 0.02 < fg.mean() < 0.8:
+            continue
+        for _ in range(20):
+            donor = load_image(donors[int(rng.integers(len(donors)))]).pixels
+            composite = perturb(real, fg, donor, float(rng.uniform(0.4, 1.0)))
+            if fmse(composite, real, fg) >= MIN_FMSE:
+                break
+        found.append(Triple("validation", photo.stem, composite, fg.astype(np.float32), real))
+        if len(found) >= size:
+            break
+    return found
+
+
+def edge_calibration(args: argparse.Namespace, say: Printer, notes: list[str]) -> None:
+    """The edge engine on the validation set for a grid of its two natural step sizes."""
+    if args.no_shared or not (SHARED / "horse2zebra").is_dir():
+        notes.append("edge-calibration: no horse2zebra photos; skipped.")
+        return
+    triples = validation_triples(args.quick)
+    works = [harmonize.work_crop(t.composite, t.mask) for t in triples]
+    offsets = []
+    for work in works:
+        inside, outside = edge_match.edge_pairs(harmonize.to_lab(work.image), work.alpha)
+        enough = len(inside) >= edge_match.MIN_PAIRS
+        offsets.append(edge_match.robust_offset(inside, outside) if enough else np.zeros(3))
+    rows = []
+    base = [fmse(t.composite, t.real, t.mask) for t in triples]
+    for natural_l in EDGE_GRID[0]:
+        for natural_ab in EDGE_GRID[1]:
+            errors = []
+            for t, work, o in zip(triples, works, offsets, strict=True):
+                m2 = (o[0] / natural_l) ** 2 + float(o[1:] @ o[1:]) / natural_ab**2
+                shift = (max(0.0, 1 - 1 / m2) * o if m2 > 0 else 0 * o).astype(np.float32)
+                out = harmonize.apply_shift(t.composite, t.mask, work, shift, None)
+                errors.append(fmse(out, t.real, t.mask))
+            ratios = np.array(errors) / np.array(base)
+            chosen = (natural_l, natural_ab) == (edge_match.NATURAL_L, edge_match.NATURAL_AB)
+            rows.append([f"{natural_l:g}", f"{natural_ab:g}",
+                         f"{100 * (np.mean(errors) / np.mean(base) - 1):+.1f} %",
+                         f"{ratios.max():.2f}", f"{int((ratios > 1.05).sum())}/{len(ratios)}",
+                         "← engine" if chosen else ""])
+    say(f"## Edge-match calibration: {len(triples)} validation composites from horse2zebra", "",
+        *table(["NATURAL_L", "NATURAL_AB", "fMSE vs composite", "worst ratio", "worse > 5 %",
+                ""], [rows], left=0), "")
+
+
 # --------------------------------------------------------------------------- main
 
-SECTIONS = ("segment", "apply", "harmonize", "calibration")
+SECTIONS = ("segment", "apply", "harmonize", "calibration", "edge-calibration")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -804,6 +878,8 @@ def main(argv: list[str] | None = None) -> int:
                      "themselves): the photo as given is the ground truth.")
     if "calibration" in chosen:
         calibration(args, say, notes)
+    if "edge-calibration" in chosen:
+        edge_calibration(args, say, notes)
     notes.append("times are single calls on a possibly shared machine (after a warm-up).")
     notes.append(f"side-by-side images: {out.resolve()}/<group>_<triple>.png")
     notes.append(f"total benchmark time {time.perf_counter() - started:.0f} s")

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from engines.base import Cancelled, CancelToken, InvalidInput, Progress
+from engines.composite.edge_match import EdgeMatchHarmonizer
 from engines.composite.harmonize import (
     PoissonHarmonizer,
     ReinhardHarmonizer,
@@ -21,7 +22,7 @@ from engines.composite.harmonize import (
 from engines.composite.request import HarmonizeRequest
 from engines.registry import get
 
-ENGINES = (ReinhardHarmonizer, PoissonHarmonizer)
+ENGINES = (ReinhardHarmonizer, PoissonHarmonizer, EdgeMatchHarmonizer)
 H, W = 150, 190
 
 
@@ -92,7 +93,8 @@ def test_every_composite_comes_closer_to_its_true_colours(engine, scores):
         assert after < before, f"case {seed}: fMSE {before:.0f} -> {after:.0f}"
 
 
-@pytest.mark.parametrize(("engine", "limit"), [(ReinhardHarmonizer, 0.5), (PoissonHarmonizer, 0.2)])
+@pytest.mark.parametrize(("engine", "limit"), [
+    (ReinhardHarmonizer, 0.5), (PoissonHarmonizer, 0.2), (EdgeMatchHarmonizer, 0.2)])
 def test_most_of_the_error_goes_away_on_average(engine, limit, scores):
     before, after = np.mean(scores[engine.__name__], axis=0)
     assert after < limit * before, f"mean fMSE {before:.0f} -> {after:.0f}"
@@ -228,6 +230,29 @@ def test_strength_outside_zero_to_one_is_refused():
         ReinhardHarmonizer().run(HarmonizeRequest(real, mask.astype(np.float32), strength=1.5))
 
 
+def test_the_edge_match_leaves_unedited_scenes_alone():
+    """Objects whose outline steps are the size real photos show keep every pixel."""
+    for seed in range(8):
+        real, mask = scene(seed)
+        toned = real.copy()
+        toned[mask] *= 0.9  # a slightly darker material: a real difference, not an edit
+        for photo in (real, toned):
+            request = HarmonizeRequest(photo, mask.astype(np.float32))
+            assert np.array_equal(EdgeMatchHarmonizer().run(request).image, photo), seed
+
+
+def test_the_edge_match_takes_back_a_shift_seen_across_a_loose_mask():
+    """A region re-coloured in place: its mask runs 4 px into the ground all round."""
+    real, mask = scene(9)
+    loose = cv2.dilate(mask.astype(np.uint8), np.ones((9, 9), np.uint8)) > 0
+    lab = cv2.cvtColor(real, cv2.COLOR_RGB2Lab)
+    lab[loose] += np.array([30.0, 20.0, -25.0], np.float32)  # well beyond natural steps
+    edited = np.clip(cv2.cvtColor(lab, cv2.COLOR_Lab2RGB), 0, 1).astype(np.float32)
+    out = EdgeMatchHarmonizer().run(HarmonizeRequest(edited, loose.astype(np.float32))).image
+    assert fmse(out, real, loose) < 0.2 * fmse(edited, real, loose)
+
+
 def test_the_registry_entries_load_these_engines():
     assert get("harmonize", "reinhard").load() is ReinhardHarmonizer
     assert get("harmonize", "poisson").load() is PoissonHarmonizer
+    assert get("harmonize", "edge").load() is EdgeMatchHarmonizer
