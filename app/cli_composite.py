@@ -75,6 +75,9 @@ def add_parsers(commands, common: argparse.ArgumentParser) -> None:
                                 f"{PASTE_HARMONIZER})")
     composite.add_argument("--strength", type=float, default=1.0,
                            help="harmonization strength 0–1 (default 1)")
+    composite.add_argument("--keep-light", action="store_true",
+                           help="do not carry the object from the guide photo's exposure and "
+                                "white balance into the target's")
     composite.add_argument("--paste-box", action="store_true",
                            help="replace everything under the box, not only under the object")
     composite.add_argument("--flip", action="store_true", help="mirror the object left-right")
@@ -137,7 +140,7 @@ def cmd_composite(args: argparse.Namespace) -> int:
             photo.pixels, guide, object_mask.astype(np.float32), args.box,
             Placement(ax, ay, scale, scale, args.flip), harmonize=args.harmonize,
             strength=args.strength, paste_box=args.paste_box, feather=args.feather,
-            seed=args.seed,
+            seed=args.seed, match_light=not args.keep_light,
         )
         engine = entry.load()()
         result, shown = run_engine("composite",

@@ -82,6 +82,10 @@ class CompositePanel(OperationPanel):
         self.feather.setValue(2.0)
         self.feather.setSuffix(" px")
         self.feather.setToolTip("Soft edge of the pasted object")
+        self.match_light = QCheckBox("Match the guide photo's light")
+        self.match_light.setChecked(True)
+        self.match_light.setToolTip("Carry the object from the exposure and white balance of "
+                                    "the photo it came from into this photo's")
         self.paste_box = QCheckBox("Replace everything under the box")
         self.paste_box.setToolTip("Fill the rest of the box from the photo too, e.g. to "
                                   "cover what was there")
@@ -122,6 +126,7 @@ class CompositePanel(OperationPanel):
         layout.addLayout(tools)
         layout.addWidget(self.view, 1)
         layout.addLayout(form)
+        layout.addWidget(self.match_light)
         layout.addWidget(self.paste_box)
         layout.addLayout(buttons)
 
@@ -256,7 +261,7 @@ class CompositePanel(OperationPanel):
         self.cancel_button.setEnabled(not idle)
         self.open_button.setEnabled(idle)
         for widget in (self.segmenter, self.harmonizer, self.strength, self.feather,
-                       self.paste_box, self.view):
+                       self.match_light, self.paste_box, self.view):
             widget.setEnabled(idle)
         if self.workspace.canvas.placement is not None:
             self.workspace.canvas.placement.setVisible(idle)
@@ -275,7 +280,7 @@ class CompositePanel(OperationPanel):
             document.pixels, self.guide, self.view.mask.selection.astype(np.float32),
             self.box, item.placement, harmonize=self.harmonizer.currentData(),
             strength=self.strength.value() / 100, paste_box=self.paste_box.isChecked(),
-            feather=self.feather.value(),
+            feather=self.feather.value(), match_light=self.match_light.isChecked(),
         )
         try:
             engine = registry.get("composite").load()()
@@ -297,6 +302,7 @@ class CompositePanel(OperationPanel):
         settings.setValue("composite/strength", self.strength.value())
         settings.setValue("composite/feather", self.feather.value())
         settings.setValue("composite/paste_box", self.paste_box.isChecked())
+        settings.setValue("composite/match_light", self.match_light.isChecked())
 
     def restore_settings(self, settings: QSettings) -> None:
         restore_choice(self.segmenter, settings.value("composite/segment"))
@@ -304,3 +310,5 @@ class CompositePanel(OperationPanel):
         self.strength.setValue(int(settings.value("composite/strength", 100)))
         self.feather.setValue(float(settings.value("composite/feather", 2.0)))
         self.paste_box.setChecked(str(settings.value("composite/paste_box", "false")) == "true")
+        self.match_light.setChecked(
+            str(settings.value("composite/match_light", "true")) == "true")

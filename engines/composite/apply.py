@@ -1,5 +1,6 @@
-"""Guided inpainting (ch. 3.4.4): paste the object cut from a guide photo, fill the gaps
-around it from the target, harmonize it, and blend it in with a soft edge.
+"""Guided inpainting (ch. 3.4.4): paste the object cut from a guide photo, carry it into
+the target's light, fill the gaps around it from the target, harmonize it, and blend it
+in with a soft edge.
 
 The object's outline from a box-started segmentation is only roughly right: its last
 pixels often still carry the guide's background (a halo). So the object's alpha is 0
@@ -26,6 +27,7 @@ import numpy as np
 from engines import registry
 from engines.base import CancelToken, InvalidInput, Progress, Report, ignore_progress
 from engines.blend import blend_by_alpha
+from engines.composite.light import light, light_gains, relight
 from engines.composite.request import (
     Box,
     CompositeRequest,
@@ -155,10 +157,13 @@ class GuidedCompositeEngine:
         if request.paste_box:
             hole[y : y + h, x : x + w] = pasted.covers & (alpha[y : y + h, x : x + w] < 1.0)
             hidden[y : y + h, x : x + w] = pasted.covers
+        pixels = pasted.pixels
+        if request.match_light and request.strength > 0:
+            pixels = self._relit(request, pixels, target, (x, y, w, h))
         layer = target.copy()
-        layer[y : y + h, x : x + w] = pasted.pixels
+        layer[y : y + h, x : x + w] = pixels
         report(Progress(0, 3 * STEP_UNITS, "Pasting the object", preview=blend_by_alpha(
-            target[y : y + h, x : x + w], pasted.pixels, alpha[y : y + h, x : x + w]),
+            target[y : y + h, x : x + w], pixels, alpha[y : y + h, x : x + w]),
             preview_box=pasted.region))
         cancel.raise_if_set()
         filled = self._fill(request, target, hole, hidden & ~hole, report, cancel)
@@ -175,6 +180,17 @@ class GuidedCompositeEngine:
         report(Progress(3 * STEP_UNITS, 3 * STEP_UNITS, "Done",
                         preview=composite[_slices(region)], preview_box=region))
         return CompositeResult(composite, alpha, region, time.perf_counter() - started)
+
+    @staticmethod
+    def _relit(request: CompositeRequest, pixels: np.ndarray, target: np.ndarray,
+               region: Box) -> np.ndarray:
+        """The pasted pixels moved from the guide photo's light into the target's."""
+        x, y, w, h = region
+        covered = np.zeros(target.shape[:2], bool)
+        covered[y : y + h, x : x + w] = True
+        gains = light_gains(light(request.guide, np.asarray(request.object_mask) >= 0.5),
+                            light(target, covered))
+        return relight(pixels, gains, request.strength)
 
     def _fill(self, request: CompositeRequest, target: np.ndarray, hole: np.ndarray,
               avoid: np.ndarray, report: Report, cancel: CancelToken) -> np.ndarray:

@@ -71,10 +71,10 @@ NATURAL_WORLD = (0.363, 0.229)  # grey-world log-chromaticity differences (2 opp
 NATURAL_EDGE = (0.267, 0.132)  # grey-edge log-chromaticity differences (same axes)
 NATURAL_MEMBRANE = (10.5, 2.4, 3.4)  # rms of the Poisson membrane over the object, L a b
 
-_CHROMA_AXES = np.array(
+CHROMA_AXES = np.array(
     [[1 / math.sqrt(2), 0.0, -1 / math.sqrt(2)],
      [1 / math.sqrt(6), -2 / math.sqrt(6), 1 / math.sqrt(6)]], np.float64)
-_LUMA = np.array([0.2126, 0.7152, 0.0722], np.float32)
+LUMA = np.array([0.2126, 0.7152, 0.0722], np.float32)
 
 
 # --------------------------------------------------------------------------- engines
@@ -230,16 +230,16 @@ def differences(image: np.ndarray, fg: np.ndarray, ring: np.ndarray) -> Differen
     if not recorded.any() or recorded.sum() < MIN_RECORDED * ring.sum():  # black/white: no news
         return Differences(np.zeros(3), np.zeros(2), np.zeros(2))
     ring = recorded  # the object keeps all its pixels: its clipping may be the paste's error
-    linear = _linear(image)
+    linear = linear_light(image)
     blurred = cv2.GaussianBlur(linear, (0, 0), 1.0)
     gx = cv2.Sobel(blurred, cv2.CV_32F, 1, 0)
     gy = cv2.Sobel(blurred, cv2.CV_32F, 0, 1)
     gradient = np.sqrt(gx * gx + gy * gy)
     return Differences(
         lab[ring].mean(axis=0) - lab[fg].mean(axis=0),
-        _chromaticity(linear[ring].mean(axis=0)) - _chromaticity(linear[fg].mean(axis=0)),
-        _chromaticity(gradient[_interior(ring)].mean(axis=0))
-        - _chromaticity(gradient[_interior(fg)].mean(axis=0)),
+        chromaticity(linear[ring].mean(axis=0)) - chromaticity(linear[fg].mean(axis=0)),
+        chromaticity(gradient[_interior(ring)].mean(axis=0))
+        - chromaticity(gradient[_interior(fg)].mean(axis=0)),
     )
 
 
@@ -249,14 +249,14 @@ def _interior(region: np.ndarray) -> np.ndarray:
     return inner if inner.sum() >= 20 else region
 
 
-def _chromaticity(light: np.ndarray) -> np.ndarray:
+def chromaticity(light: np.ndarray) -> np.ndarray:
     """Log-chromaticity of a linear RGB triple on two opponent axes (red–blue, green–magenta).
 
     The log makes an illuminant's per-channel gain an additive shift; dividing by the
     luminance first drops the brightness, which the tone transfer handles.
     """
     light = np.asarray(light, np.float64) + 1e-6
-    return _CHROMA_AXES @ (np.log(light) - math.log(float(light @ _LUMA)))
+    return CHROMA_AXES @ (np.log(light) - math.log(float(light @ LUMA)))
 
 
 def shrink(d2: float, natural2: float) -> float:
@@ -565,7 +565,7 @@ def to_rgb(lab: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(np.ascontiguousarray(lab, np.float32), cv2.COLOR_Lab2RGB)
 
 
-def _linear(rgb: np.ndarray) -> np.ndarray:
+def linear_light(rgb: np.ndarray) -> np.ndarray:
     """sRGB to linear light (the light that mixes and that illuminants scale)."""
     rgb = np.clip(rgb, 0.0, 1.0)
     return np.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4).astype(np.float32)

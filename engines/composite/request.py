@@ -96,7 +96,8 @@ class CompositeRequest:
     source_box: Box
     place: Placement
     harmonize: str = PASTE_HARMONIZER  # a "harmonize" engine name, or "none"
-    strength: float = 1.0
+    strength: float = 1.0  # of the light match and of the harmonization
+    match_light: bool = True  # carry the object from the guide's light into the target's
     paste_box: bool = False
     remove_engine: str = "patchmatch"
     feather: float = 2.0  # px of soft edge on the pasted object, in target pixels

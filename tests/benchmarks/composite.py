@@ -847,9 +847,46 @@ def edge_calibration(args: argparse.Namespace, say: Printer, notes: list[str]) -
                 ""], [rows], left=0), "")
 
 
+# --------------------------------------------------------------------------- light calibration
+
+
+def light_calibration(args: argparse.Namespace, say: Printer, notes: list[str]) -> None:
+    """How far apart the light estimates of two halves of one photo are (shared light)."""
+    from engines.composite import light
+
+    photos = (sorted((SHARED / "horse2zebra" / "horse").glob("train_*.jpg"))[::10]
+              + sorted((SHARED / "horse2zebra" / "zebra").glob("train_*.jpg"))[::10]
+              + sorted(p for p in (SHARED / "scenes").glob("*/*") if p.is_file()))
+    if args.no_shared or not photos:
+        notes.append("light-calibration: no photos; skipped.")
+        return
+    if args.quick:
+        photos = photos[::4]
+    brightness, colour = [], []
+    for path in photos:
+        image = load_image(path).pixels
+        if float(np.abs(image[..., 0] - image[..., 1]).max()) < 0.02:
+            continue  # greyscale
+        w = image.shape[1]
+        left, right = light.light(image[:, : w // 2]), light.light(image[:, w // 2:])
+        if left is None or right is None:
+            continue
+        brightness.append(math.log(float(left @ harmonize.LUMA))
+                          - math.log(float(right @ harmonize.LUMA)))
+        step = harmonize.chromaticity(left) - harmonize.chromaticity(right)
+        colour.append(float(step @ step))
+    rows = [["log brightness", f"{light.NATURAL_LOG_LIGHT:g}",
+             f"{math.sqrt(np.mean(np.square(brightness))):.3f}"],
+            ["log chromaticity (length)", f"{light.NATURAL_CHROMA:g}",
+             f"{math.sqrt(np.mean(colour)):.3f}"]]
+    say(f"## Light calibration: halves of {len(brightness)} photos (horse2zebra, scenes)", "",
+        *table(["quantity", "engine constant", "measured rms"], [rows]), "")
+
+
 # --------------------------------------------------------------------------- main
 
-SECTIONS = ("segment", "apply", "harmonize", "calibration", "edge-calibration")
+SECTIONS = ("segment", "apply", "harmonize", "calibration", "edge-calibration",
+            "light-calibration")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -892,6 +929,8 @@ def main(argv: list[str] | None = None) -> int:
         calibration(args, say, notes)
     if "edge-calibration" in chosen:
         edge_calibration(args, say, notes)
+    if "light-calibration" in chosen:
+        light_calibration(args, say, notes)
     notes.append("times are single calls on a possibly shared machine (after a warm-up).")
     notes.append(f"side-by-side images: {out.resolve()}/<group>_<triple>.png")
     notes.append(f"total benchmark time {time.perf_counter() - started:.0f} s")

@@ -64,6 +64,9 @@ def test_box_place_move_apply_undo(window, qtbot, photos):
     previews: list[object] = []
     window.jobs.preview.connect(lambda image, box: previews.append(box))
     panel.harmonizer.setCurrentIndex(panel.harmonizer.findData("none"))
+    assert panel.match_light.isChecked()  # on by default; off here: pasted exactly as it is
+    qtbot.mouseClick(panel.match_light, Qt.MouseButton.LeftButton)
+    assert not panel.match_light.isChecked()
     with qtbot.waitSignal(window.jobs.finished, timeout=30_000):
         qtbot.keyClick(window.canvas, Qt.Key.Key_Return)
     assert previews, "no preview reached the canvas"

@@ -119,3 +119,44 @@ def test_bad_requests_say_what_is_wrong(target, box, place, mask_kind, words):
                                harmonize="none")
     with pytest.raises(InvalidInput, match=words):
         GuidedCompositeEngine().run(request)
+
+
+def _in_light(image: np.ndarray, gains: tuple[float, float, float]) -> np.ndarray:
+    """``image`` as if shot in other light: linear RGB times ``gains``, re-encoded."""
+    from engines.composite.harmonize import linear_light
+    from engines.composite.light import relight
+
+    assert np.allclose(relight(image, np.ones(3)), image)
+    linear = linear_light(image) * np.asarray(gains, np.float32)
+    return np.where(linear <= 0.0031308, 12.92 * linear,
+                    1.055 * np.maximum(linear, 0.0031308) ** (1 / 2.4) - 0.055).astype(np.float32)
+
+
+def _guide_scene() -> tuple[np.ndarray, np.ndarray]:
+    """A guide photo from the target's world: grass-like ground and a textured red disc."""
+    guide = noise_texture(120, 160, seed=7, tint=(0.3, 0.55, 0.3))
+    yy, xx = np.mgrid[0:120, 0:160]
+    disc = np.hypot(xx - 80, yy - 60) <= 20
+    guide[disc] = noise_texture(120, 160, seed=8, tint=(0.7, 0.25, 0.2))[disc]
+    return guide, disc
+
+
+def test_an_object_shot_at_dusk_is_carried_into_the_photos_daylight(target):
+    guide, disc = _guide_scene()
+    dusk = _in_light(guide, (0.3, 0.22, 0.15))  # under a third of the light, and warmer
+    truth = run(target, guide, disc, Placement(100, 70), match_light=False).image
+    plain = run(target, dusk, disc, Placement(100, 70), match_light=False).image
+    matched = run(target, dusk, disc, Placement(100, 70)).image
+    inside = np.zeros(target.shape[:2], bool)
+    inside[70:130, 100:160] = disc[30:90, 50:110]
+
+    def error(image):
+        return float(np.square(image[inside] - truth[inside]).mean())
+
+    assert error(matched) < 0.05 * error(plain)
+
+
+def test_a_guide_in_the_same_light_is_pasted_as_it_is(target):
+    guide, disc = _guide_scene()
+    as_is = run(target, guide, disc, Placement(100, 70), match_light=False).image
+    assert np.array_equal(run(target, guide, disc, Placement(100, 70)).image, as_is)
