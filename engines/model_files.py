@@ -8,9 +8,20 @@ keeps their error sentences alike and fixes both at once.
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 from engines.base import EngineError, EngineUnavailable
+
+
+def shipped_models_dir() -> Path:
+    """The models Transfigure ships (package data, so wheels and checkouts both have it)."""
+    return Path(__file__).resolve().parent / "models"
+
+
+def installed_data_dir() -> Path:
+    """``<prefix>/share/transfigure/models``: where a distribution package may put them."""
+    return Path(sys.prefix) / "share" / "transfigure" / "models"
 
 
 def damaged_model(path: Path, kind: str, exc: BaseException, fix: str) -> EngineError:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 import time
 from collections.abc import Mapping
 from functools import lru_cache
@@ -38,7 +37,13 @@ from engines.base import (
 )
 from engines.composite.request import HarmonizeRequest, HarmonizeResult
 from engines.device import resolve_device
-from engines.model_files import check_model_kind, damaged_model, read_model_metadata
+from engines.model_files import (
+    check_model_kind,
+    damaged_model,
+    installed_data_dir,
+    read_model_metadata,
+    shipped_models_dir,
+)
 
 if TYPE_CHECKING:
     import torch
@@ -201,8 +206,8 @@ def apply_colour_transform(matrix: np.ndarray, rgb: np.ndarray) -> np.ndarray:
 
 
 def packaged_model_path() -> Path:
-    """Where the shipped model lives in a source checkout (``resources/models``)."""
-    return Path(__file__).resolve().parents[2] / "resources" / "models" / MODEL_FILENAME
+    """The shipped model (package data of ``engines``)."""
+    return shipped_models_dir() / MODEL_FILENAME
 
 
 def model_candidates(explicit: str | os.PathLike[str] | None = None) -> list[Path]:
@@ -210,17 +215,13 @@ def model_candidates(explicit: str | os.PathLike[str] | None = None) -> list[Pat
 
     An explicit path or ``TRANSFIGURE_HARMONIZER`` is the user's choice and is the only
     candidate when given (a typo must not silently fall back to another model).
-    Otherwise: the user's weights cache, the source checkout, then an installed copy
-    (package data beside this module, or ``<prefix>/share/transfigure/models``).
+    Otherwise: the user's weights cache, the shipped model (package data), then
+    ``<prefix>/share/transfigure/models``.
     """
     chosen = explicit if explicit is not None else os.environ.get(ENV_VAR)
     if chosen:
         return [Path(chosen).expanduser()]
-    candidates = [
-        packaged_model_path(),
-        Path(__file__).resolve().parent / "models" / MODEL_FILENAME,  # as package data
-        Path(sys.prefix) / "share" / "transfigure" / "models" / MODEL_FILENAME,  # data-files
-    ]
+    candidates = [packaged_model_path(), installed_data_dir() / MODEL_FILENAME]
     try:
         from engines.weights import cache_dir
 

@@ -11,14 +11,19 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from engines.base import EngineError, EngineUnavailable
-from engines.model_files import check_model_kind, damaged_model, read_model_metadata
+from engines.model_files import (
+    check_model_kind,
+    damaged_model,
+    installed_data_dir,
+    read_model_metadata,
+    shipped_models_dir,
+)
 from engines.translate.networks import (
     RESIZE,
     TRANSPOSED,
@@ -73,8 +78,8 @@ class ModelInfo:
 
 
 def packaged_models_dir() -> Path:
-    """``resources/models`` of the source checkout (where the shipped model lives)."""
-    return Path(__file__).resolve().parents[2] / "resources" / "models"
+    """Where the shipped models live (package data of ``engines``)."""
+    return shipped_models_dir()
 
 
 def user_models_dir() -> Path | None:
@@ -91,8 +96,7 @@ def user_models_dir() -> Path | None:
 
 
 def model_dirs() -> list[Path]:
-    dirs = [packaged_models_dir(),
-            Path(sys.prefix) / "share" / "transfigure" / "models"]  # installed data files
+    dirs = [packaged_models_dir(), installed_data_dir()]
     user = user_models_dir()
     if user is not None:
         dirs.insert(0, user)
