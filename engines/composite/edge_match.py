@@ -47,21 +47,11 @@ the photo's light (``light.py``) and uses the colour transfer instead.
 
 from __future__ import annotations
 
-import time
-
 import cv2
 import numpy as np
 
-from engines.base import CancelToken, Progress, Report, ignore_progress
-from engines.composite.harmonize import (
-    CLIPPED,
-    Work,
-    apply_shift,
-    to_lab,
-    to_rgb,
-    validate,
-    work_crop,
-)
+from engines.base import CancelToken, Report, ignore_progress
+from engines.composite.harmonize import CLIPPED, Work, run_shift, to_lab
 from engines.composite.request import HarmonizeRequest, HarmonizeResult
 
 NATURAL_L = 15.0  # natural size of a consistent L step along a real object's outline
@@ -84,22 +74,8 @@ class EdgeMatchHarmonizer:
         report: Report = ignore_progress,
         cancel: CancelToken | None = None,
     ) -> HarmonizeResult:
-        started = time.perf_counter()
-        cancel = cancel or CancelToken()
-        image, alpha = validate(request)
-        if request.strength == 0:
-            return HarmonizeResult(image.copy(), time.perf_counter() - started)
-        work = work_crop(image, alpha)
-        report(Progress(0, 2, "Measuring the colour steps along the outline"))
-        cancel.raise_if_set()
-        shift = edge_shift(work).astype(np.float32)
-        cancel.raise_if_set()
-        preview = to_rgb(to_lab(work.image) + work.alpha[..., None] * shift)
-        report(Progress(1, 2, "Taking back the object's colour shift", preview, work.box))
-        result = apply_shift(image, alpha * np.float32(request.strength), work, shift, None)
-        x, y, w, h = work.box
-        report(Progress(2, 2, "Done", result[y:y + h, x:x + w], work.box))
-        return HarmonizeResult(result, time.perf_counter() - started)
+        return run_shift(request, report, cancel or CancelToken(), edge_shift,
+                         "Taking back the object's colour shift")
 
 
 def edge_shift(work: Work) -> np.ndarray:

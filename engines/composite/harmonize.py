@@ -96,7 +96,9 @@ class ReinhardHarmonizer:
         report: Report = ignore_progress,
         cancel: CancelToken | None = None,
     ) -> HarmonizeResult:
-        return _run(request, report, cancel or CancelToken(), self.blend_edges, self.cast)
+        return run_shift(request, report, cancel or CancelToken(),
+                         lambda work: transfer_shift(work, self.cast),
+                         "Matching tone and colour cast", self.blend_edges)
 
 
 class PoissonHarmonizer(ReinhardHarmonizer):
@@ -106,9 +108,20 @@ class PoissonHarmonizer(ReinhardHarmonizer):
     blend_edges = True
 
 
-def _run(
-    request: HarmonizeRequest, report: Report, cancel: CancelToken, poisson: bool, cast: bool
+def run_shift(
+    request: HarmonizeRequest,
+    report: Report,
+    cancel: CancelToken,
+    measure: Callable[[Work], np.ndarray],
+    message: str,
+    poisson: bool = False,
 ) -> HarmonizeResult:
+    """What every classic harmonizer does around its own ``measure`` of a Lab shift.
+
+    Check the request, crop around the object, add ``measure(work)`` (L, a, b) to the
+    object, optionally blend its edge in the gradient domain, apply at full size by the
+    mask (scaled by the strength) and report previews of the crop on the way.
+    """
     started = time.perf_counter()
     image, alpha = validate(request)
     if request.strength == 0:
@@ -121,10 +134,10 @@ def _run(
             "There is too little background around the object to match it to.",
             f"mask covers {float((alpha > 0).mean()):.1%} of the photo",
         )
-    shift = transfer_shift(work, cast)
+    shift = np.asarray(measure(work), np.float32)
     cancel.raise_if_set()
     lab = to_lab(work.image) + work.alpha[..., None] * shift
-    report(Progress(1, total, "Matching tone and colour cast", to_rgb(lab), work.box))
+    report(Progress(1, total, message, to_rgb(lab), work.box))
     field: np.ndarray | None = None
     if poisson:
         omega = work.alpha >= 0.5
