@@ -25,7 +25,8 @@ import cv2
 import numpy as np
 
 from engines.expression.mouth import _grow, _MouthRegions, _polygon_mask, donor_mouth
-from engines.faces.shape import FIRST_EYE, MOUTH, OUTER_LIPS, SECOND_EYE
+from engines.expression.retarget import OPEN_MOUTH, mouth_change
+from engines.faces.shape import FIRST_EYE, MOUTH, OUTER_LIPS, SECOND_EYE, mouth_gap
 
 # Region taken around each feature, in eye distances beyond its outline.
 MOUTH_MARGIN = 0.14
@@ -33,12 +34,53 @@ EYE_MARGIN = 0.09
 BAND = 0.04  # eye distances: the region's edge, where the light is measured
 BAND_BLUR = 0.12  # eye distances: how smooth the light correction is
 FEATHER = 0.06  # eye distances: the donor fades in over this much inside the edge
-FEATURES = (
-    # (points the donor is fitted on, outline of the region, margin)
-    (MOUTH, OUTER_LIPS, MOUTH_MARGIN),
-    (FIRST_EYE, FIRST_EYE, EYE_MARGIN),
-    (SECOND_EYE, SECOND_EYE, EYE_MARGIN),
-)
+LIP_EDGE = 0.03  # eye distances of the inside of the mouth next to the lips
+MIN_REDNESS = 3.0  # Lab a* above the skin's for a pixel to count as lip
+MIN_LIP_PIXELS = 30
+MIN_CHROMA_SCALE = 0.4  # lipstick onto pale lips: its colour variation is scaled down to this
+LOG_EPS = 0.02  # keeps the log of black finite (and its noise small)
+MAX_LOG_GAIN = float(np.log(1.6))  # one edge pixel's say, after the face's light
+MAX_LIGHT = 3.0  # the two photos' light differs at most threefold either way
+# Skin that shows the face's light: each cheek, from the jaw's side to the nose's wing
+# under the eye (the eye itself is cut out), and the nose.
+CHEEKS = ((1, 2, 3, 31, 39, 40, 41, 36), (15, 14, 13, 35, 42, 47, 46, 45))
+NOSE_SKIN = (27, 31, 32, 33, 34, 35)
+FEATURES = {
+    # name: (points the donor is fitted on, outline of the region, margin)
+    "mouth": (MOUTH, OUTER_LIPS, MOUTH_MARGIN),
+    "first eye": (FIRST_EYE, FIRST_EYE, EYE_MARGIN),
+    "second eye": (SECOND_EYE, SECOND_EYE, EYE_MARGIN),
+}
+GAP_CHANGE = 0.06  # eye distances: an open mouth whose opening changes this much
+OPENING_EYE = 0.6  # an eye opening to more than 1/this of its height (a blink undone)
+
+
+def features_to_take(first: np.ndarray, moved: np.ndarray) -> tuple[str, ...]:
+    """Which of the second face's features to lay in: only those a warp cannot make.
+
+    The mouth when it opens or closes, or when an open mouth opens much wider or
+    narrower (the warp would stretch or squeeze the teeth); an eye when it opens from
+    (nearly) closed (the warp would stretch the lid). Otherwise the first face keeps its
+    own look, just moved: its lips, its irises, its make-up (a transplant would bring the
+    second photo's, and its sharpness).
+    """
+    taken = []
+    before, after = mouth_gap(first), mouth_gap(moved)
+    if mouth_change(first, moved) is not None or (
+        max(before, after) >= OPEN_MOUTH and abs(after - before) >= GAP_CHANGE
+    ):
+        taken.append("mouth")
+    for name, eye in (("first eye", FIRST_EYE), ("second eye", SECOND_EYE)):
+        if _eye_opening(first, eye) < OPENING_EYE * _eye_opening(moved, eye):
+            taken.append(name)
+    return tuple(taken)
+
+
+def _eye_opening(points: np.ndarray, eye: tuple[int, ...]) -> float:
+    """Lid-to-lid height over corner-to-corner width (about 0.3 open, under 0.1 shut)."""
+    p = np.asarray(points, np.float64)[list(eye)]
+    height = (np.linalg.norm(p[1] - p[5]) + np.linalg.norm(p[2] - p[4])) / 2
+    return float(height / max(np.linalg.norm(p[3] - p[0]), 1e-9))
 
 
 def transplant_features(
@@ -49,8 +91,9 @@ def transplant_features(
     second: np.ndarray,
     second_points: np.ndarray,
     eye_distance: float,
+    features: tuple[str, ...] = tuple(FEATURES),
 ) -> tuple[np.ndarray, np.ndarray]:
-    """``warped`` (a crop) with the second face's mouth and eyes blended in at ``new_points``.
+    """``warped`` (a crop) with the second face's ``features`` blended in at ``new_points``.
 
     ``original`` is the crop before the warp and ``first_points`` its landmarks (crop
     pixels), used to measure the first face's lip colour; ``second_points`` are in the
@@ -58,7 +101,9 @@ def transplant_features(
     """
     out = warped.copy()
     replaced = np.zeros(warped.shape[:2], bool)
-    for fit_on, outline, margin in FEATURES:
+    light = _light_ratio(original, first_points, second, second_points, eye_distance)
+    for name in features:
+        fit_on, outline, margin = FEATURES[name]
         region = _feature_box(new_points[list(fit_on)], margin * eye_distance + 6,
                               warped.shape[:2])
         if region is None:
@@ -68,6 +113,7 @@ def transplant_features(
         crop_new = new_points - offset
         donor, donor_points = donor_mouth(second, second_points, crop_new, (x1 - x0, y1 - y0),
                                           fit_on)
+        donor = np.clip(donor * light, 0.0, 1.0)
         if fit_on == MOUTH:
             donor = _lips_recoloured(donor, donor_points, original[y0:y1, x0:x1],
                                      first_points - offset, eye_distance)
@@ -77,17 +123,61 @@ def transplant_features(
             continue
         target = out[y0:y1, x0:x1]
         band = mask & _grow(~mask, BAND * eye_distance)  # the region's own edge
-        offset_field = _membrane(target - donor, band, mask, BAND_BLUR * eye_distance)
+        # What is left at the region's edge (shading across the face) is matched there,
+        # as a factor (in the log domain: an offset would black out the irises) and only
+        # a little: beard, stubble or make-up differ between photos at the edge too.
+        # Each edge pixel's say is capped before they are pooled: a lash line or a beard
+        # hair that falls on skin in the other photo is a huge ratio, not light.
+        edge_ratio = np.clip(np.log(target + LOG_EPS) - np.log(donor + LOG_EPS),
+                             -MAX_LOG_GAIN, MAX_LOG_GAIN)
+        log_gain = _membrane(edge_ratio, band, mask, BAND_BLUR * eye_distance)
+        lit = np.clip(donor * np.exp(log_gain), 0, 1)
         alpha = _feather(mask, FEATHER * eye_distance)[..., None]
-        out[y0:y1, x0:x1] = target + alpha * (np.clip(donor + offset_field, 0, 1) - target)
+        out[y0:y1, x0:x1] = target + alpha * (lit - target)
         replaced[y0:y1, x0:x1] |= mask
     return out, replaced
+
+
+def _light_ratio(
+    original: np.ndarray, first_points: np.ndarray, second: np.ndarray,
+    second_points: np.ndarray, eye_distance: float,
+) -> np.ndarray:
+    """Per-channel factor taking the second photo's face light to the first's.
+
+    Measured as the ratio of median colours on cheeks and nose, skin both photos show
+    whatever the expression, and away from beards, moustaches and lipstick, which make the
+    skin right at a mouth's edge a poor measure of the light.
+    """
+    own = _skin_pixels(original, first_points, eye_distance)
+    theirs = _skin_pixels(second, second_points, eye_distance)
+    if own is None or theirs is None:
+        return np.ones(3, np.float32)
+    ratio = np.median(own, 0) / np.maximum(np.median(theirs, 0), 1e-3)
+    return np.clip(ratio, 1 / MAX_LIGHT, MAX_LIGHT).astype(np.float32)
+
+
+def _skin_pixels(image: np.ndarray, points: np.ndarray, eye_distance: float) -> np.ndarray | None:
+    """The pixels of the cheeks and nose (N×3), measured on a crop around them."""
+    idx = [i for group in CHEEKS for i in group] + list(NOSE_SKIN)
+    box = _feature_box(points[idx], 2, image.shape[:2])
+    if box is None:
+        return None
+    x0, y0, x1, y1 = box
+    local = points - (x0, y0)
+    shape = (y1 - y0, x1 - x0)
+    skin = np.zeros(shape, bool)
+    for polygon in (*CHEEKS, NOSE_SKIN):
+        skin |= _polygon_mask(local[list(polygon)], shape)
+    for eye in (FIRST_EYE, SECOND_EYE):
+        skin &= ~_grow(_polygon_mask(local[list(eye)], shape), 0.1 * eye_distance)
+    pixels = image[y0:y1, x0:x1][skin]
+    return pixels if len(pixels) >= MIN_LIP_PIXELS else None
 
 
 def _membrane(
     difference: np.ndarray, band: np.ndarray, region: np.ndarray, blur: float
 ) -> np.ndarray:
-    """A smooth colour offset: ``difference`` measured on ``band``, spread over ``region``.
+    """A smooth correction: ``difference`` measured on ``band``, spread over ``region``.
 
     Normalised convolution (blur of the masked difference over the blur of the mask): a
     low-pass stand-in for the Poisson membrane. Poisson interpolates the edge difference
@@ -130,22 +220,56 @@ def _lips_recoloured(
     donor: np.ndarray, donor_points: np.ndarray, original: np.ndarray,
     first_points: np.ndarray, eye_distance: float,
 ) -> np.ndarray:
-    """The donor's lips in the first face's lip colour.
+    """The donor's lips in the first face's lip colour, teeth left alone.
 
-    In Lab: the donor's lips are shifted so their median lightness and colour are the
-    first face's, keeping their own shading and texture (a per-channel RGB gain would turn
-    red lipstick purple on pale lips). Applied with a soft edge over the donor's whole
-    lips, inner edge included: that is where a thin line of the second photo's lipstick
+    In Lab: the donor's lip pixels are shifted so their median lightness is the first
+    face's lips', and their colour is moved to the first's with its spread scaled by the
+    ratio of the two colours' strengths (a per-channel RGB gain turns red lipstick purple
+    on pale lips, a plain shift leaves lipstick's darker folds blue). Which pixels are
+    lips is judged by colour, not only by the landmarks: lips are redder than the skin
+    around them, teeth are not, and dlib's inner-lip points often sit on the teeth. The
+    inner edge of the lips is included, where a thin line of the second photo's lipstick
     would otherwise stay.
     """
     own = _MouthRegions(first_points, original.shape[:2], eye_distance)
     theirs = _MouthRegions(donor_points, donor.shape[:2], eye_distance)
-    if not own.lip_sample.any() or not theirs.lip_sample.any():
-        return donor
     lab = cv2.cvtColor(np.ascontiguousarray(donor, np.float32), cv2.COLOR_RGB2Lab)
     first_lab = cv2.cvtColor(np.ascontiguousarray(original, np.float32), cv2.COLOR_RGB2Lab)
-    shift = np.median(first_lab[own.lip_sample], 0) - np.median(lab[theirs.lip_sample], 0)
-    weight = cv2.GaussianBlur(theirs.lips.astype(np.float32), (0, 0),
-                              max(0.5, 0.015 * eye_distance))[..., None]
-    recoloured = cv2.cvtColor((lab + weight * shift).astype(np.float32), cv2.COLOR_Lab2RGB)
-    return np.clip(recoloured, 0.0, 1.0)
+    own_lips = _lip_pixels(first_lab, own)
+    their_lips = _lip_pixels(lab, theirs)
+    if own_lips is None or their_lips is None:
+        return donor
+    own_median, their_median = np.median(own_lips, 0), np.median(their_lips, 0)
+    their_skin_a = float(np.median(lab[theirs.skin][:, 1])) if theirs.skin.any() else 0.0
+    # Lip-likeness of each donor pixel: 0 at the skin's redness (and below: teeth), 1 at
+    # the lips' median redness; only on and just inside the lips.
+    redness = np.clip((lab[..., 1] - their_skin_a) / max(their_median[1] - their_skin_a, 1.0),
+                      0.0, 1.0)
+    near_lips = theirs.outline & ~_shrink(theirs.inside, LIP_EDGE * eye_distance)
+    weight = cv2.GaussianBlur(near_lips.astype(np.float32), (0, 0),
+                              max(0.5, 0.01 * eye_distance)) * redness
+    strength = np.hypot(*own_median[1:]) / max(np.hypot(*their_median[1:]), 1.0)
+    recoloured = lab.copy()
+    recoloured[..., 0] += own_median[0] - their_median[0]
+    recoloured[..., 1:] = own_median[1:] + (lab[..., 1:] - their_median[1:]) * np.clip(
+        strength, MIN_CHROMA_SCALE, 1.0)
+    lab = lab + weight[..., None] * (recoloured - lab)
+    return np.clip(cv2.cvtColor(lab.astype(np.float32), cv2.COLOR_Lab2RGB), 0.0, 1.0)
+
+
+def _shrink(mask: np.ndarray, radius: float) -> np.ndarray:
+    return ~_grow(~mask, radius)
+
+
+def _lip_pixels(lab: np.ndarray, regions: _MouthRegions) -> np.ndarray | None:
+    """Lab values of the lip pixels that are redder than the skin around the mouth.
+
+    A smiling mouth's thin lips hold teeth, beard and shadow among their landmark
+    polygon; redness keeps the lips themselves. None when too few are left to measure.
+    """
+    if not regions.skin.any():
+        return None
+    skin_a = float(np.median(lab[regions.skin][:, 1]))
+    lips = lab[regions.lips]
+    lips = lips[lips[:, 1] > skin_a + MIN_REDNESS]
+    return lips if len(lips) >= MIN_LIP_PIXELS else None

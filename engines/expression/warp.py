@@ -1,14 +1,17 @@
-"""The classic Expression engine: a landmark mesh warp, no downloads.
+"""The classic Expression engine: a landmark warp, no downloads.
 
-The first face's brows, eyes, mouth and chin move towards where the second face has them
-(``engines.expression.retarget``: the second face's landmarks fitted onto the first
-face, re-anchored feature by feature when the heads are turned differently) by the
-request's strength. The photo follows through a piecewise-affine mesh
+The first face's brows, eyes, mouth and chin move towards the second face's expression
+(``engines.expression.retarget``: the change of expression measured against the first
+face turned into the second's pose, added to the first face where it is; stable points
+stay) by the request's strength. The photo follows through a thin-plate spline
 (``engines.expression.mesh``) that also holds a ring of fixed points around the face, so
 the warp fades out before the ring and the blend mask, which ends at the ring, leaves
-every pixel beyond it untouched. A mouth that opens or closes is redrawn from the second
-photo (``engines.expression.mouth``). All the work is done on a crop around the face,
-so the photo's size hardly matters.
+every pixel beyond it untouched. When both photos show the same person facing about the
+same way, the second photo's mouth and eyes are then laid in
+(``engines.expression.transplant``): teeth, creases and open eyes a warp cannot make.
+Otherwise a mouth that opens or closes is redrawn from the second photo
+(``engines.expression.mouth``). All the work is done on a crop around the face, so the
+photo's size hardly matters.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ from engines.expression.retarget import (
     moved_landmarks,
     target_landmarks,
 )
-from engines.expression.transplant import transplant_features
+from engines.expression.transplant import features_to_take, transplant_features
 from engines.faces.detect import Face, detect_faces
 from engines.faces.identity import SAME_PERSON_THRESHOLD, face_descriptor, identity_distance
 
@@ -41,6 +44,7 @@ RING_POINTS = 40
 FEATHER = 0.3  # eye distances, inside the ring, over which the new face fades in
 CROP_PAD = 4  # px of unchanged context kept around the ring in the working crop
 POSE_WARNING = 15.0  # degrees of yaw or pitch between the heads: turned differently
+TRANSPLANT_TURN = 4.0  # degrees beyond NOISE_ANGLE up to which the second's features may be used
 STEPS = 6
 
 
@@ -125,13 +129,16 @@ class WarpExpressionEngine:
             face_descriptor(first, face1.landmarks), face_descriptor(second, face2.landmarks)
         )
         same_person = distance <= SAME_PERSON_THRESHOLD
+        # A feature seen from another angle would bring that angle's look along.
+        facing_alike = max(abs(retarget.yaw), abs(retarget.pitch)) <= TRANSPLANT_TURN
         change = mouth_change(face1.landmarks, moved)
-        if same_person:
+        taken = features_to_take(face1.landmarks, moved) if same_person and facing_alike else ()
+        if taken:
             warped, _ = transplant_features(warped, crop, face1.landmarks - box.origin,
                                             moved - box.origin, second, face2.landmarks,
-                                            eye_distance)
+                                            eye_distance, taken)
             cancel.raise_if_set()
-            report(Progress(4, STEPS, "Took the mouth and eyes from the second photo",
+            report(Progress(4, STEPS, f"Took the {' and '.join(taken)} from the second photo",
                             warped, preview_box))
         elif change is not None:
             warped = redraw_mouth(warped, crop, face1.landmarks - box.origin,

@@ -42,10 +42,16 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from engines.expression.request import ExpressionRequest  # noqa: E402
+from engines.expression.retarget import moved_landmarks, target_landmarks  # noqa: E402
 from engines.expression.warp import WarpExpressionEngine  # noqa: E402
 from engines.faces.detect import Face, detect_faces  # noqa: E402
 from engines.faces.identity import face_descriptor, identity_distance  # noqa: E402
-from engines.faces.shape import expression_distance, mouth_gap  # noqa: E402
+from engines.faces.shape import (  # noqa: E402
+    EXPRESSION_REGIONS,
+    expression_distance,
+    mouth_gap,
+    region_distances,
+)
 from engines.imageio import load_image  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "data" / "faces"
@@ -81,6 +87,8 @@ class Row:
     identity_out: float  # result vs first photo (nan when no face was found again)
     baseline: float  # expression distance, unchanged first vs second
     ours: float  # expression distance, result vs second
+    asked: float  # expression distance, the landmarks the engine asked for vs second
+    regions: dict[str, tuple[float, float, float]]  # per region: first, asked, ours
     gaps: tuple[float, float, float]  # mouth opening: first, second, result
     notes: str
 
@@ -146,14 +154,25 @@ def run_pair(engine: WarpExpressionEngine, group: str, a: Portrait, b: Portrait,
                                          a.descriptor)
         ours = expression_distance(face.landmarks, b.face.landmarks)
         gap = mouth_gap(face.landmarks)
+        found = region_distances(face.landmarks, b.face.landmarks)
     else:
         identity_out = ours = gap = float("nan")
+        found = {name: float("nan") for name in EXPRESSION_REGIONS}
+    # Where the engine sent the landmarks (its own retargeting, recomputed here from the
+    # same detections): the part of the distance the warp and the re-detection add is
+    # ours − asked; asked itself is what the retargeting leaves (pose, stable points).
+    asked_points = moved_landmarks(
+        a.face.landmarks, target_landmarks(a.face.landmarks, b.face.landmarks).target, 1.0)
+    before = region_distances(a.face.landmarks, b.face.landmarks)
+    asked = region_distances(asked_points, b.face.landmarks)
     write_sheet(out, group, a, b, result.image)
     h, w = a.image.shape[:2]
     return Row(
         group, a.name, b.name, f"{w}×{h}", seconds, cpu,
         identity_distance(a.descriptor, b.descriptor), identity_out,
         expression_distance(a.face.landmarks, b.face.landmarks), ours,
+        expression_distance(asked_points, b.face.landmarks),
+        {name: (before[name], asked[name], found[name]) for name in EXPRESSION_REGIONS},
         (mouth_gap(a.face.landmarks), mouth_gap(b.face.landmarks), gap),
         " ".join(result.notes),
     )
@@ -223,6 +242,12 @@ def summary(rows: list[Row]) -> list[str]:
     ours = statistics.fmean(r.ours for r in rows if r.ours == r.ours)
     mean_reduction = 1 - ours / base
     per_pair = sum(r.reduction >= TARGET_REDUCTION for r in rows) / len(rows)
+    asked = statistics.fmean(r.asked for r in rows)
+    per_region = "; ".join(
+        f"{name} " + " → ".join(
+            f"{statistics.fmean(r.regions[name][k] for r in rows if r.ours == r.ours):.3f}"
+            for k in range(3))
+        for name in EXPRESSION_REGIONS)
 
     def verdict(ok: bool) -> str:
         return "PASS" if ok else "FAIL"
@@ -234,6 +259,10 @@ def summary(rows: list[Row]) -> list[str]:
         f" max {max(ids):.2f}. Expression distance: mean {base:.3f} unchanged → {ours:.3f} "
         f"ours ({mean_reduction:.0%} lower; {per_pair:.0%} of pairs at least "
         f"{TARGET_REDUCTION:.0%} lower).",
+        "",
+        f"Where it goes: the landmarks the engine asked for are {asked:.3f} from the second "
+        f"face ({1 - asked / base:.0%} lower than unchanged); re-detected on the result, "
+        f"{ours:.3f}. Per region, unchanged → asked → re-detected: {per_region}.",
         "",
         "| target | measured | |",
         "|---|---|---|",

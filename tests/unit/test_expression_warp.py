@@ -15,13 +15,14 @@ import pytest
 from engines.base import Cancelled, CancelToken, InvalidInput, Progress
 from engines.expression.mesh import warp_mesh
 from engines.expression.request import ExpressionRequest
-from engines.expression.retarget import mouth_change, target_landmarks
+from engines.expression.retarget import fit_second, mouth_change, target_landmarks
 from engines.expression.warp import MIN_EYE_DISTANCE, WarpExpressionEngine
 from engines.faces.detect import detect_faces
 from engines.faces.geometry import apply_affine
 from engines.faces.identity import face_descriptor, identity_distance
 from engines.faces.shape import (
     INNER_LIPS,
+    MOUTH,
     expression_distance,
     eye_distance,
     mouth_gap,
@@ -245,13 +246,17 @@ def test_a_head_turn_is_measured_and_not_copied_as_expression(first_face):
     from engines.expression.pose import NOISE_ANGLE, relative_turn
 
     points = first_face.landmarks
-    turned = _turned_by(points, 20.0)
+    turned = _turned_by(points, 30.0)
     yaw, pitch = relative_turn(points, turned)
-    assert abs(abs(yaw) - (20.0 - NOISE_ANGLE)) < 1.5 and abs(pitch) < 1.5
+    assert abs(abs(yaw) - (30.0 - NOISE_ANGLE)) < 1.5 and abs(pitch) < 1.5
     retarget = target_landmarks(points, turned)
-    unit = eye_distance(points)
-    # Copying the turned landmarks would slide the mouth ~0.1 eye distances sideways.
-    assert np.abs(retarget.target - points).max() / unit < 0.03
+    copied = fit_second(points, turned)[0]  # what copying the second's landmarks would do
+    mouth = list(MOUTH)
+    copy_move = np.linalg.norm(copied[mouth] - points[mouth], axis=1).max()
+    our_move = np.linalg.norm(retarget.target[mouth] - points[mouth], axis=1).max()
+    assert copy_move > 0.1 * eye_distance(points)  # a turn this large slides the mouth
+    # Only the turn within NOISE_ANGLE is left (a sine, so nearly in proportion).
+    assert our_move < (NOISE_ANGLE / 30.0 + 0.08) * copy_move
 
 
 def test_stable_points_never_move(first_face, second_face):
@@ -272,3 +277,37 @@ def test_the_smooth_warp_carries_a_dot_to_its_new_place():
     warped = remap(image, *tps_maps(src, dst, 120, 100))
     ys, xs = np.nonzero(warped[..., 0] > 0.5)
     assert abs(xs.mean() - 62) < 1.0 and abs(ys.mean() - 52) < 1.0
+
+
+def test_the_second_photos_lipstick_does_not_come_along(first, first_face, second):
+    from engines.expression.mouth import _MouthRegions
+
+    points = first_face.landmarks
+    x0, y0 = np.floor(points[4:13].min(0)).astype(int)
+    x1, y1 = np.ceil(points[4:13].max(0)).astype(int)
+    y0 = int(points[33, 1])  # from under the nose to below the chin (the flag is red too)
+
+    def lipstick_red(image: np.ndarray) -> np.ndarray:
+        around_mouth = image[y0:y1 + 40, x0:x1]
+        return (around_mouth[..., 0] - around_mouth[..., 1]) > 0.4  # her own lips are not
+
+    face = detect_faces(second)[0]
+    lips = _MouthRegions(face.landmarks, second.shape[:2], eye_distance(face.landmarks)).lips
+    painted = second.copy()
+    painted[lips] = painted[lips] * 0.3 + np.array([0.75, 0.05, 0.1], np.float32) * 0.7
+    assert not lipstick_red(first).any() and lipstick_red(painted).sum() > 300
+    result = WarpExpressionEngine().run(ExpressionRequest(first, painted)).image
+    assert lipstick_red(result).sum() < 0.1 * lipstick_red(painted).sum()
+
+
+def test_only_what_a_warp_cannot_make_is_taken_from_the_second_photo(first_face):
+    from engines.expression.transplant import features_to_take
+
+    points = first_face.landmarks
+    assert features_to_take(points, points) == ()
+    opened = points.copy()
+    opened[[65, 66, 67], 1] += 0.3 * eye_distance(points)  # the lower inner lip drops
+    assert features_to_take(points, opened) == ("mouth",)
+    blinking = points.copy()
+    blinking[[37, 38], 1] = blinking[[41, 40], 1] - 1.0  # the first eye shut
+    assert features_to_take(blinking, points) == ("first eye",)
