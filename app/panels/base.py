@@ -14,7 +14,7 @@ from typing import Any, ClassVar, Protocol
 
 import numpy as np
 from PySide6.QtCore import QSettings
-from PySide6.QtGui import QAction, QStandardItemModel
+from PySide6.QtGui import QAction, QKeySequence, QStandardItemModel
 from PySide6.QtWidgets import QComboBox, QDockWidget, QWidget
 
 from app.canvas.view import CanvasView
@@ -55,18 +55,29 @@ class Workspace(Protocol):
 class OperationPanel(QWidget):
     """A dock panel for one operation.
 
-    Subclasses set ``title`` (the dock's and menu's name) and ``key`` (settings and
-    object names), build ``run_action`` (menu, toolbar and shortcut), and keep their
-    choices with ``save_settings``/``restore_settings``.
+    Subclasses set ``title`` (the dock's and menu's name), ``key`` (settings and
+    object names) and the run action's ``action_text``, ``shortcut`` and ``action_tip``
+    (menu, toolbar and shortcut all call ``run``), and keep their choices with
+    ``save_settings``/``restore_settings``.
     """
 
     title: ClassVar[str] = ""
     key: ClassVar[str] = ""
+    action_text: ClassVar[str] = ""  # the run action's menu text, with its & mnemonic
+    shortcut: ClassVar[str] = ""
+    action_tip: ClassVar[str] = ""
 
     def __init__(self, workspace: Workspace, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.workspace = workspace
-        self.run_action = QAction(self.title, self)
+        self.run_action = QAction(self.action_text or self.title, self)
+        if self.shortcut:
+            self.run_action.setShortcut(QKeySequence(self.shortcut))
+        self.run_action.setToolTip(self.action_tip)
+        self.run_action.triggered.connect(self.run)
+
+    def run(self) -> None:
+        """Start the operation: the run action (menu, toolbar, shortcut) calls this."""
 
     def update_state(self, has_photo: bool, idle: bool) -> None:
         """Enable what may run now; a panel locks its choices while a job runs."""

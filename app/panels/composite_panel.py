@@ -14,7 +14,6 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QPointF, QSettings, Qt
-from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import (
     QButtonGroup,
     QCheckBox,
@@ -47,14 +46,13 @@ class CompositePanel(OperationPanel):
 
     title = "Composite"
     key = "composite"
+    action_text = "&Composite Object"
+    shortcut = "Ctrl+Shift+C"
+    action_tip = ("Paste the placed object: fill around it and harmonize it (Enter on the "
+                  "photo)")
 
     def __init__(self, workspace: Workspace, parent: QWidget | None = None) -> None:
         super().__init__(workspace, parent)
-        self.run_action.setText("&Composite Object")
-        self.run_action.setShortcut(QKeySequence("Ctrl+Shift+C"))
-        self.run_action.setToolTip("Paste the placed object: fill around it and harmonize "
-                                   "it (Enter on the photo)")
-        self.run_action.triggered.connect(self.run)
         self.guide: np.ndarray | None = None
         self.guide_path: Path | None = None
         self.box: Box | None = None

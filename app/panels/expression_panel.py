@@ -12,7 +12,6 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QSettings, Qt
-from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import (
     QCheckBox,
     QFileDialog,
@@ -52,14 +51,12 @@ class ExpressionPanel(OperationPanel):
 
     title = "Expression"
     key = "expression"
+    action_text = "Change &Expression"
+    shortcut = "Ctrl+Shift+E"
+    action_tip = "The face in the photo takes the second portrait's expression"
 
     def __init__(self, workspace: Workspace, parent: QWidget | None = None) -> None:
         super().__init__(workspace, parent)
-        self.run_action.setText("Change &Expression")
-        self.run_action.setShortcut(QKeySequence("Ctrl+Shift+E"))
-        self.run_action.setToolTip("The face in the photo takes the second portrait's "
-                                   "expression")
-        self.run_action.triggered.connect(self.run)
         self.second_path: Path | None = None
         self._idle = True
         self._stale = False

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QSettings
-from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import (
     QComboBox,
     QFormLayout,
@@ -25,13 +24,12 @@ class RemovePanel(OperationPanel):
 
     title = "Remove"
     key = "remove"
+    action_text = "&Remove Selection"
+    shortcut = "Ctrl+R"
+    action_tip = "Fill the selection from the rest of the photo (Ctrl+R)"
 
     def __init__(self, workspace: Workspace, parent: QWidget | None = None) -> None:
         super().__init__(workspace, parent)
-        self.run_action.setText("&Remove Selection")
-        self.run_action.setShortcut(QKeySequence("Ctrl+R"))
-        self.run_action.setToolTip("Fill the selection from the rest of the photo (Ctrl+R)")
-        self.run_action.triggered.connect(self.run)
         self.engine = engine_combo("remove")
         self.quality = QComboBox()
         for label, value in QUALITIES:

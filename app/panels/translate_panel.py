@@ -63,14 +63,13 @@ class TranslatePanel(OperationPanel):
 
     title = "Translate"
     key = "translate"
+    action_text = "&Translate Photo"
+    shortcut = "Ctrl+Shift+T"
+    action_tip = ("Translate the photo with the chosen model, e.g. horse → zebra "
+                  "(Ctrl+Shift+T)")
 
     def __init__(self, workspace: Workspace, parent: QWidget | None = None) -> None:
         super().__init__(workspace, parent)
-        self.run_action.setText("&Translate Photo")
-        self.run_action.setShortcut(QKeySequence("Ctrl+Shift+T"))
-        self.run_action.setToolTip("Translate the photo with the chosen model, e.g. horse → "
-                                   "zebra (Ctrl+Shift+T)")
-        self.run_action.triggered.connect(self.run)
         self.session: TranslateSession | None = None
         self.view = "result"
         self.train_dialog = None
