@@ -26,20 +26,29 @@ import numpy as np
 
 from engines.expression.mouth import _grow, _MouthRegions, _polygon_mask, donor_mouth
 from engines.expression.retarget import OPEN_MOUTH, mouth_change
-from engines.faces.shape import FIRST_EYE, MOUTH, OUTER_LIPS, SECOND_EYE, mouth_gap
+from engines.faces.shape import (
+    FIRST_EYE,
+    INNER_LIPS,
+    MOUTH,
+    OUTER_LIPS,
+    SECOND_EYE,
+    mouth_gap,
+)
 
 # Region taken around each feature, in eye distances beyond its outline.
 MOUTH_MARGIN = 0.14
 EYE_MARGIN = 0.09
 BAND = 0.04  # eye distances: the region's edge, where the light is measured
-BAND_BLUR = 0.12  # eye distances: how smooth the light correction is
+BAND_BLUR = 0.06  # eye distances: how smooth the light correction is
 FEATHER = 0.06  # eye distances: the donor fades in over this much inside the edge
 LIP_EDGE = 0.03  # eye distances of the inside of the mouth next to the lips
 MIN_REDNESS = 3.0  # Lab a* above the skin's for a pixel to count as lip
 MIN_LIP_PIXELS = 30
 MIN_CHROMA_SCALE = 0.4  # lipstick onto pale lips: its colour variation is scaled down to this
 LOG_EPS = 0.02  # keeps the log of black finite (and its noise small)
-MAX_LOG_GAIN = float(np.log(1.6))  # one edge pixel's say, after the face's light
+LIGHT_BLUR = 0.08  # eye distances: the scale at which light (not shape) is compared
+MAX_LIGHT_MISMATCH = float(np.log(1.4))  # broad light may differ this much inside
+EDGE_SPREAD = float(np.log(1.3))  # an edge pixel's say around the edge's median ratio
 MAX_LIGHT = 3.0  # the two photos' light differs at most threefold either way
 # Skin that shows the face's light: each cheek, from the jaw's side to the nose's wing
 # under the eye (the eye itself is cut out), and the nose.
@@ -52,6 +61,8 @@ FEATURES = {
     "second eye": (SECOND_EYE, SECOND_EYE, EYE_MARGIN),
 }
 GAP_CHANGE = 0.06  # eye distances: an open mouth whose opening changes this much
+BLOWN = 0.97  # a channel this bright is clipped: no gain brings back what it lost
+MAX_BLOWN_SHARE = 0.03  # of a region's pixels; more, and the feature is not taken
 OPENING_EYE = 0.6  # an eye opening to more than 1/this of its height (a blink undone)
 
 
@@ -92,15 +103,16 @@ def transplant_features(
     second_points: np.ndarray,
     eye_distance: float,
     features: tuple[str, ...] = tuple(FEATURES),
-) -> tuple[np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, tuple[str, ...]]:
     """``warped`` (a crop) with the second face's ``features`` blended in at ``new_points``.
 
     ``original`` is the crop before the warp and ``first_points`` its landmarks (crop
     pixels), used to measure the first face's lip colour; ``second_points`` are in the
-    second photo's pixels. Returns the crop and the mask (bool) of what was replaced.
+    second photo's pixels. Returns the crop and the features actually laid in: one whose
+    region is blown out in the second photo (flash on skin) is left to the warp.
     """
     out = warped.copy()
-    replaced = np.zeros(warped.shape[:2], bool)
+    done = []
     light = _light_ratio(original, first_points, second, second_points, eye_distance)
     for name in features:
         fit_on, outline, margin = FEATURES[name]
@@ -113,29 +125,36 @@ def transplant_features(
         crop_new = new_points - offset
         donor, donor_points = donor_mouth(second, second_points, crop_new, (x1 - x0, y1 - y0),
                                           fit_on)
+        # Skin the camera clipped (before any gain; teeth may well be white).
+        blown = (donor >= BLOWN).any(-1) & ~_polygon_mask(donor_points[list(INNER_LIPS)],
+                                                           donor.shape[:2])
         donor = np.clip(donor * light, 0.0, 1.0)
         if fit_on == MOUTH:
             donor = _lips_recoloured(donor, donor_points, original[y0:y1, x0:x1],
                                      first_points - offset, eye_distance)
         shape = (y1 - y0, x1 - x0)
         mask = _grow(_polygon_mask(crop_new[list(outline)], shape), margin * eye_distance)
-        if mask.sum() < 9:
+        if mask.sum() < 9 or blown[mask].mean() > MAX_BLOWN_SHARE:
             continue
         target = out[y0:y1, x0:x1]
         band = mask & _grow(~mask, BAND * eye_distance)  # the region's own edge
-        # What is left at the region's edge (shading across the face) is matched there,
-        # as a factor (in the log domain: an offset would black out the irises) and only
-        # a little: beard, stubble or make-up differ between photos at the edge too.
-        # Each edge pixel's say is capped before they are pooled: a lash line or a beard
-        # hair that falls on skin in the other photo is a huge ratio, not light.
-        edge_ratio = np.clip(np.log(target + LOG_EPS) - np.log(donor + LOG_EPS),
-                             -MAX_LOG_GAIN, MAX_LOG_GAIN)
+        # What is left at the region's edge (the light across the face, a flash's hot
+        # spot) is matched there, as a factor (in the log domain: an offset would black
+        # out the irises). Each edge pixel's say is capped around the edge's median
+        # before they are pooled: a lash line or a beard hair that falls on skin in the
+        # other photo is a huge ratio, not light.
+        edge_ratio = np.log(target + LOG_EPS) - np.log(donor + LOG_EPS)
+        if band.any():
+            middle = np.median(edge_ratio[band], axis=0)
+            edge_ratio = np.clip(edge_ratio, middle - EDGE_SPREAD, middle + EDGE_SPREAD)
         log_gain = _membrane(edge_ratio, band, mask, BAND_BLUR * eye_distance)
         lit = np.clip(donor * np.exp(log_gain), 0, 1)
+        if _light_mismatch(lit, target, mask, donor_points, crop_new, eye_distance):
+            continue
         alpha = _feather(mask, FEATHER * eye_distance)[..., None]
         out[y0:y1, x0:x1] = target + alpha * (lit - target)
-        replaced[y0:y1, x0:x1] |= mask
-    return out, replaced
+        done.append(name)
+    return out, tuple(done)
 
 
 def _light_ratio(
@@ -194,6 +213,31 @@ def _membrane(
     trust = np.clip(den / max(float(den[region].max()) if region.any() else 1.0, 1e-6) * 4,
                     0, 1)
     return (trust * field + (1 - trust) * mean).astype(np.float32)
+
+
+def _light_mismatch(
+    lit: np.ndarray, target: np.ndarray, mask: np.ndarray, donor_points: np.ndarray,
+    new_points: np.ndarray, eye_distance: float,
+) -> bool:
+    """Whether the corrected donor still differs from the warped face in its broad light.
+
+    A shadow or a flash's hot spot inside the region (not at its edge) cannot be
+    corrected from the edge; laid in, it would be a dark or bright patch on the chin or
+    the cheek. Compared on blurred images (shapes and textures differ, the light should
+    not), on the skin: away from either mouth's lips and inside.
+    """
+    sigma = max(1.0, LIGHT_BLUR * eye_distance)
+    a = cv2.GaussianBlur(lit.mean(-1), (0, 0), sigma)
+    b = cv2.GaussianBlur(target.mean(-1), (0, 0), sigma)
+    shape = mask.shape
+    outline = list(OUTER_LIPS)
+    compare = mask & ~_grow(_polygon_mask(donor_points[outline], shape)
+                            | _polygon_mask(new_points[outline], shape),
+                            LIGHT_BLUR * eye_distance)
+    if compare.sum() < 9:
+        return False
+    ratio = np.abs(np.log(a[compare] + LOG_EPS) - np.log(b[compare] + LOG_EPS))
+    return float(np.percentile(ratio, 95)) > MAX_LIGHT_MISMATCH
 
 
 def _feather(mask: np.ndarray, width: float) -> np.ndarray:

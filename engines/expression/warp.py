@@ -132,15 +132,17 @@ class WarpExpressionEngine:
         # A feature seen from another angle would bring that angle's look along.
         facing_alike = max(abs(retarget.yaw), abs(retarget.pitch)) <= TRANSPLANT_TURN
         change = mouth_change(face1.landmarks, moved)
-        taken = features_to_take(face1.landmarks, moved) if same_person and facing_alike else ()
-        if taken:
-            warped, _ = transplant_features(warped, crop, face1.landmarks - box.origin,
-                                            moved - box.origin, second, face2.landmarks,
-                                            eye_distance, taken)
+        wanted = features_to_take(face1.landmarks, moved) if same_person and facing_alike else ()
+        taken: tuple[str, ...] = ()
+        if wanted:
+            warped, taken = transplant_features(warped, crop, face1.landmarks - box.origin,
+                                                moved - box.origin, second, face2.landmarks,
+                                                eye_distance, wanted)
             cancel.raise_if_set()
-            report(Progress(4, STEPS, f"Took the {' and '.join(taken)} from the second photo",
-                            warped, preview_box))
-        elif change is not None:
+            if taken:
+                report(Progress(4, STEPS, f"Took the {' and '.join(taken)} from the second "
+                                "photo", warped, preview_box))
+        if change is not None and "mouth" not in taken:
             warped = redraw_mouth(warped, crop, face1.landmarks - box.origin,
                                   moved - box.origin, second, face2.landmarks, change)
             cancel.raise_if_set()
