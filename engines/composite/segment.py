@@ -40,6 +40,7 @@ if TYPE_CHECKING:
 
 MIN_BOX_SIDE = 8  # px; GrabCut's colour models need some pixels, users need a visible box
 WORK_PIXELS = 60_000  # crop size the graph cut iterates on (cost grows faster than linearly)
+CONVERGED = 0.001  # an iteration that moves less than this share of the crop ends the cut
 MARGIN_FRACTION = 0.25  # background ring around the box, as a fraction of its longer side
 MIN_MARGIN = 12  # px, so that small boxes still see some background
 MIN_BACKGROUND_FRACTION = 0.03  # less background than this (of the crop) gets a border band
@@ -419,15 +420,20 @@ class GrabCutSegmenter:
         bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
         try:
             cv2.grabCut(work.pixels, work.labels, None, bgd, fgd, 0, cv2.GC_INIT_WITH_MASK)
+            previous = _foreground(work.labels)
             for i in range(request.iterations):
                 token.raise_if_set()
                 cv2.grabCut(work.pixels, work.labels, None, bgd, fgd, 1, cv2.GC_EVAL)
                 if i == 0 and work.band is not None:
                     work.labels[work.band] = cv2.GC_PR_BGD
+                current = _foreground(work.labels)
                 report(Progress(
                     i + 1, total, f"Segmenting: iteration {i + 1} of {request.iterations}",
-                    dimmed_preview(work.pixels, _foreground(work.labels)), work.crop.box,
+                    dimmed_preview(work.pixels, current), work.crop.box,
                 ))
+                if i >= 1 and float((current != previous).mean()) < CONVERGED:
+                    break  # the cut has settled: more iterations cost time, change nothing
+                previous = current
         except cv2.error as exc:  # too few pixels of one kind for a colour model
             raise InvalidInput(NOTHING_STANDS_OUT, str(exc)) from exc
         token.raise_if_set()
