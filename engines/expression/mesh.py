@@ -90,6 +90,7 @@ def warp_mesh(image: np.ndarray, src: np.ndarray, dst: np.ndarray) -> np.ndarray
 
 
 WARP_STEP = 4  # px between the points where the smooth warp is evaluated exactly
+MIN_STRETCH = 0.25  # source area per output area below which a smooth warp counts as folding
 WARP_CHUNK = 8192  # grid points per block (bounds memory: block × control points)
 
 
@@ -189,3 +190,23 @@ def _solve_small(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     for k in range(n - 1, 0, -1):
         m[:k] -= m[:k, k:k + 1] * m[k]
     return m[:, n:]
+
+
+def folds(map_x: np.ndarray, map_y: np.ndarray, where: np.ndarray, step: int = WARP_STEP,
+          least: float = MIN_STRETCH) -> bool:
+    """Whether a backward map folds or nearly folds (area ratio under ``least``) in ``where``.
+
+    A thin-plate spline pulled hard in one place (a lower lip raised while the jaw line
+    stays) overshoots beyond it: output pixels then sample the source from past the chin,
+    and the neck's shadow appears inside the face. There the map's Jacobian determinant
+    (source area per output area) collapses or turns negative. ``where`` (bool, the map's
+    shape) leaves out places allowed to fold, such as the inside of a closing mouth.
+    """
+    mx, my = map_x[::step, ::step], map_y[::step, ::step]
+    if min(mx.shape) < 2:
+        return False
+    dxx, dxy = np.diff(mx, axis=1)[:-1] / step, np.diff(mx, axis=0)[:, :-1] / step
+    dyx, dyy = np.diff(my, axis=1)[:-1] / step, np.diff(my, axis=0)[:, :-1] / step
+    det = dxx * dyy - dxy * dyx
+    inside = where[::step, ::step][:-1, :-1]
+    return bool(inside.any() and det[inside].min() < least)

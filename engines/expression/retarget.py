@@ -41,8 +41,6 @@ MOVE_WEIGHTS: dict[int, float] = {
     4: 0.25, 5: 0.5, 6: 0.8, 7: 1.0, 8: 1.0, 9: 1.0, 10: 0.8, 11: 0.5, 12: 0.25,
 }
 MOVING = tuple(i for i, weight in MOVE_WEIGHTS.items() if weight > 0)
-CHIN_POINTS = tuple(range(4, 13))
-LOWER_LIP = (56, 57, 58)  # the lower lip's middle, which the jaw carries
 OPEN_MOUTH = 0.08  # inner-lip gap (eye distances) from which a mouth counts as open
 
 
@@ -80,11 +78,6 @@ def target_landmarks(first: np.ndarray, second: np.ndarray) -> Retarget:
     target = first.copy()
     moving = list(MOVING)
     target[moving] += fitted[moving] - in_their_pose[moving]
-    # The chin goes where the jaw takes the lower lip: its own landmarks are the face's
-    # outline, which a turned head or another jaw line moves for reasons of its own.
-    lower_lip = list(LOWER_LIP)
-    target[list(CHIN_POINTS)] = first[list(CHIN_POINTS)] + (
-        target[lower_lip] - first[lower_lip]).mean(0)
     return Retarget(target, misfit, yaw, pitch)
 
 

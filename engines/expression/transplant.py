@@ -61,7 +61,7 @@ FEATURES = {
     "second eye": (SECOND_EYE, SECOND_EYE, EYE_MARGIN),
 }
 GAP_CHANGE = 0.06  # eye distances: an open mouth whose opening changes this much
-BLOWN = 0.97  # a channel this bright is clipped: no gain brings back what it lost
+BLOWN = 0.93  # all channels this bright: clipped to white, no gain brings it back
 MAX_BLOWN_SHARE = 0.03  # of a region's pixels; more, and the feature is not taken
 OPENING_EYE = 0.6  # an eye opening to more than 1/this of its height (a blink undone)
 
@@ -125,8 +125,9 @@ def transplant_features(
         crop_new = new_points - offset
         donor, donor_points = donor_mouth(second, second_points, crop_new, (x1 - x0, y1 - y0),
                                           fit_on)
-        # Skin the camera clipped (before any gain; teeth may well be white).
-        blown = (donor >= BLOWN).any(-1) & ~_polygon_mask(donor_points[list(INNER_LIPS)],
+        # Skin the camera clipped to white (before any gain; teeth may well be white,
+        # and a bright photo's skin often has only its red channel clipped).
+        blown = (donor.min(-1) >= BLOWN) & ~_polygon_mask(donor_points[list(INNER_LIPS)],
                                                            donor.shape[:2])
         donor = np.clip(donor * light, 0.0, 1.0)
         if fit_on == MOUTH:

@@ -25,7 +25,7 @@ import numpy as np
 
 from engines.base import CancelToken, InvalidInput, Progress, Report, ignore_progress
 from engines.blend import blend_by_alpha
-from engines.expression.mesh import remap, tps_maps
+from engines.expression.mesh import folds, remap, tps_maps, warp_maps
 from engines.expression.mouth import redraw_mouth
 from engines.expression.request import ExpressionRequest, ExpressionResult
 from engines.expression.retarget import (
@@ -37,6 +37,7 @@ from engines.expression.retarget import (
 from engines.expression.transplant import features_to_take, transplant_features
 from engines.faces.detect import Face, detect_faces
 from engines.faces.identity import SAME_PERSON_THRESHOLD, face_descriptor, identity_distance
+from engines.faces.shape import FIRST_EYE, OUTER_LIPS, SECOND_EYE
 
 MIN_EYE_DISTANCE = 28.0  # px: below this the 68 landmarks are too coarse to warp by
 RING_MARGIN = 0.45  # eye distances from the moved landmarks' hull to the fixed ring
@@ -46,6 +47,7 @@ CROP_PAD = 4  # px of unchanged context kept around the ring in the working crop
 POSE_WARNING = 15.0  # degrees of yaw or pitch between the heads: turned differently
 TRANSPLANT_TURN = 4.0  # degrees beyond NOISE_ANGLE up to which the second's features may be used
 STEPS = 6
+FEATURE_SLACK = 0.1  # eye distances around mouth and eyes where a warp may fold
 
 
 @dataclass(frozen=True)
@@ -121,6 +123,9 @@ class WarpExpressionEngine:
         src = _mesh_points(face1.landmarks, ring, box)
         dst = _mesh_points(moved, ring, box)
         map_x, map_y = tps_maps(src, dst, box.x1 - box.x0, box.y1 - box.y0)
+        if folds(map_x, map_y, _skin(face1.landmarks, moved, ring, box, eye_distance)):
+            # Pulled too hard for a spline: the mesh's triangles cannot overshoot.
+            map_x, map_y = warp_maps(src, dst, box.x1 - box.x0, box.y1 - box.y0)
         warped = remap(crop, map_x, map_y)
         cancel.raise_if_set()
         report(Progress(3, STEPS, "Warped", warped, preview_box))
@@ -261,6 +266,23 @@ def _mesh_points(landmarks: np.ndarray, ring: np.ndarray, box: _Box) -> np.ndarr
     local_ring = np.clip(ring - box.origin, 0, [w - 1, h - 1])
     corners = np.array([[0, 0], [w - 1, 0], [0, h - 1], [w - 1, h - 1]], dtype=np.float64)
     return np.concatenate([landmarks - box.origin, local_ring, corners])
+
+
+def _skin(first: np.ndarray, moved: np.ndarray, ring: np.ndarray, box: _Box,
+          eye_distance: float) -> np.ndarray:
+    """Inside the ring, but not the mouth or the eyes (which may fold as they close)."""
+    shape = (box.y1 - box.y0, box.x1 - box.x0)
+    inside = np.zeros(shape, np.uint8)
+    cv2.fillPoly(inside, [np.round(ring - box.origin).astype(np.int32)], 1)
+    features = np.zeros(shape, np.uint8)
+    for points in (first, moved):
+        for part in (OUTER_LIPS, FIRST_EYE, SECOND_EYE):
+            cv2.fillPoly(features, [np.round(points[list(part)] - box.origin).astype(np.int32)],
+                         1)
+    radius = max(1, round(FEATURE_SLACK * eye_distance))
+    grown = cv2.dilate(features, cv2.getStructuringElement(cv2.MORPH_ELLIPSE,
+                                                           (2 * radius + 1, 2 * radius + 1)))
+    return (inside > 0) & (grown == 0)
 
 
 def _feathered_mask(ring: np.ndarray, shape: tuple[int, int], feather: float) -> np.ndarray:
