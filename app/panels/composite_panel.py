@@ -36,6 +36,7 @@ from app.panels.guide_view import GuideView
 from app.qimages import to_rgba_qimage
 from engines import imageio, registry
 from engines.base import EngineError
+from engines.composite.light import guide_to_photo_gains, relight
 from engines.composite.request import PASTE_HARMONIZER, Box, Placement
 
 BOX_ALPHA = 0.25  # how visible the rest of the box is on the layer when it is pasted too
@@ -54,6 +55,7 @@ class CompositePanel(OperationPanel):
     def __init__(self, workspace: Workspace, parent: QWidget | None = None) -> None:
         super().__init__(workspace, parent)
         self.guide: np.ndarray | None = None
+        self._gains: tuple[tuple[int, int, int], np.ndarray] | None = None
         self.guide_path: Path | None = None
         self.box: Box | None = None
         self._keep: np.ndarray | None = None
@@ -101,6 +103,8 @@ class CompositePanel(OperationPanel):
         self.box_tool.toggled.connect(lambda on: self._set_tool("select" if on else "brush"))
         self.apply_button.clicked.connect(self.run_action.trigger)
         self.paste_box.toggled.connect(lambda _: self._update_layer())
+        self.match_light.toggled.connect(lambda _: self._update_layer())
+        self.strength.valueChanged.connect(lambda _: self._update_layer())
         canvas = workspace.canvas
         canvas.placement_confirmed.connect(self.run_action.trigger)
         canvas.placement_cancelled.connect(self.cancel_placement)
@@ -223,7 +227,10 @@ class CompositePanel(OperationPanel):
         if alpha is None or self.box is None or self.guide is None or canvas.mask is None:
             return
         x, y, w, h = self.box
-        image = to_rgba_qimage(self.guide[y : y + h, x : x + w], alpha)
+        pixels = self.guide[y : y + h, x : x + w]
+        if self.match_light.isChecked():
+            pixels = relight(pixels, self._light_gains(), self.strength.value() / 100)
+        image = to_rgba_qimage(pixels, alpha)
         if canvas.placement is not None:
             canvas.placement.set_cutout(image)
             return
@@ -231,6 +238,21 @@ class CompositePanel(OperationPanel):
         item.set_placement(self._initial_placement(canvas.mask.shape))
         canvas.set_placement(item)
         self.update_state(self.workspace.document is not None, True)
+
+    def _light_gains(self) -> np.ndarray:
+        """Guide-to-photo light gains for the layer, as Apply will use them.
+
+        Kept while the guide, its cut-out and the photo stay the same objects; Apply
+        measures again without the part of the photo the object then covers.
+        """
+        document = self.workspace.document
+        if self.guide is None or self.view.mask is None or document is None:
+            return np.ones(3)
+        selection = self.view.mask.selection
+        key = (id(self.guide), id(document.pixels), hash(selection.tobytes()))
+        if self._gains is None or self._gains[0] != key:
+            self._gains = (key, guide_to_photo_gains(self.guide, selection, document.pixels))
+        return self._gains[1]
 
     def _initial_placement(self, target_shape: tuple[int, int]) -> Placement:
         """Centred in the visible part of the photo, shrunk if it would not fit."""

@@ -27,7 +27,7 @@ import numpy as np
 from engines import registry
 from engines.base import CancelToken, InvalidInput, Progress, Report, ignore_progress
 from engines.blend import blend_by_alpha
-from engines.composite.light import light, light_gains, relight
+from engines.composite.light import guide_to_photo_gains, relight
 from engines.composite.request import (
     Box,
     CompositeRequest,
@@ -188,8 +188,7 @@ class GuidedCompositeEngine:
         x, y, w, h = region
         covered = np.zeros(target.shape[:2], bool)
         covered[y : y + h, x : x + w] = True
-        gains = light_gains(light(request.guide, np.asarray(request.object_mask) >= 0.5),
-                            light(target, covered))
+        gains = guide_to_photo_gains(request.guide, request.object_mask, target, covered)
         return relight(pixels, gains, request.strength)
 
     def _fill(self, request: CompositeRequest, target: np.ndarray, hole: np.ndarray,

@@ -582,3 +582,11 @@ def linear_light(rgb: np.ndarray) -> np.ndarray:
     """sRGB to linear light (the light that mixes and that illuminants scale)."""
     rgb = np.clip(rgb, 0.0, 1.0)
     return np.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4).astype(np.float32)
+
+
+def srgb_from_linear(linear: np.ndarray) -> np.ndarray:
+    """Linear light back to sRGB values (not clipped above 1)."""
+    linear = np.maximum(linear, 0.0)
+    return np.where(linear <= 0.0031308, 12.92 * linear,
+                    1.055 * np.power(np.maximum(linear, 0.0031308), 1 / 2.4) - 0.055
+                    ).astype(np.float32)

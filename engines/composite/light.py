@@ -27,7 +27,14 @@ import math
 import cv2
 import numpy as np
 
-from engines.composite.harmonize import CHROMA_AXES, LUMA, chromaticity, linear_light, shrink
+from engines.composite.harmonize import (
+    CHROMA_AXES,
+    LUMA,
+    chromaticity,
+    linear_light,
+    shrink,
+    srgb_from_linear,
+)
 
 NATURAL_LOG_LIGHT = 0.280  # rms log-brightness difference of two halves of one photo
 NATURAL_CHROMA = 0.139  # rms length of their log-chromaticity difference
@@ -46,12 +53,13 @@ def light(image: np.ndarray, exclude: np.ndarray | None = None) -> np.ndarray | 
     h, w = image.shape[:2]
     scale = min(1.0, math.sqrt(MEASURE_PIXELS / (h * w)))
     size = (max(1, round(w * scale)), max(1, round(h * scale)))
-    linear = linear_light(cv2.resize(np.ascontiguousarray(image, np.float32), size,
-                                interpolation=cv2.INTER_AREA))
+    small = cv2.resize(np.ascontiguousarray(image, np.float32), size,
+                       interpolation=cv2.INTER_AREA)
+    linear = linear_light(small)
     keep = (linear.max(axis=2) < CLIPPED_LINEAR) & (linear @ LUMA > DARK_LINEAR)
     if exclude is not None:
-        small = cv2.resize(exclude.astype(np.uint8), size, interpolation=cv2.INTER_NEAREST)
-        keep &= small == 0
+        hidden = cv2.resize(exclude.astype(np.uint8), size, interpolation=cv2.INTER_NEAREST)
+        keep &= hidden == 0
     # Gradients within 4 px of an excluded or clipped pixel measure that pixel too.
     inner = cv2.erode(keep.astype(np.uint8), np.ones((9, 9), np.uint8)) > 0
     if inner.sum() < 64:
@@ -77,12 +85,16 @@ def light_gains(source: np.ndarray | None, destination: np.ndarray | None) -> np
     return np.exp(brightness + CHROMA_AXES.T @ colour)
 
 
+def guide_to_photo_gains(guide: np.ndarray, object_mask: np.ndarray, photo: np.ndarray,
+                         covered: np.ndarray | None = None) -> np.ndarray:
+    """The gains for an object cut from ``guide`` (``object_mask`` > 0.5) into ``photo``;
+    ``covered`` marks the part of the photo the paste hides (not its scene any more)."""
+    return light_gains(light(guide, np.asarray(object_mask) >= 0.5), light(photo, covered))
+
+
 def relight(pixels: np.ndarray, gains: np.ndarray, strength: float = 1.0) -> np.ndarray:
     """``pixels`` (sRGB) with their linear light multiplied by ``gains``**strength."""
     if np.allclose(gains, 1.0) or strength == 0:
         return pixels
     factor = np.power(gains, strength).astype(np.float32)
-    linear = linear_light(pixels) * factor
-    encoded = np.where(linear <= 0.0031308, 12.92 * linear,
-                       1.055 * np.power(np.maximum(linear, 0.0031308), 1 / 2.4) - 0.055)
-    return np.clip(encoded, 0.0, 1.0).astype(np.float32)
+    return np.clip(srgb_from_linear(linear_light(pixels) * factor), 0.0, 1.0)

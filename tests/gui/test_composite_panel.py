@@ -130,3 +130,44 @@ def test_a_bad_guide_file_says_why(window, qtbot, photos, tmp_path):
     assert "guide.jpg" in window.last_error
 
 
+
+
+def test_the_placed_object_is_shown_in_the_photos_light_as_apply_will_paint_it(
+    window, qtbot, tmp_path
+):
+    """A guide shot in a third of the target's light: the layer already shows the object
+    brightened into the photo's light, and Apply paints what the layer showed."""
+    from engines.composite.harmonize import linear_light, srgb_from_linear
+
+    target = noise_texture(300, 400, seed=1, tint=(0.45, 0.5, 0.42))
+    scene = noise_texture(200, 240, seed=2, tint=(0.45, 0.5, 0.42))  # the same world
+    yy, xx = np.mgrid[0:200, 0:240]
+    scene[np.hypot(xx - 120, yy - 100) <= 30] = (0.8, 0.3, 0.2)  # a flat red disc
+    dusk = np.clip(srgb_from_linear(linear_light(scene) * 0.3), 0, 1)
+    paths = tmp_path / "target.png", tmp_path / "guide.png"
+    imageio.save_image(paths[0], target)
+    imageio.save_image(paths[1], dusk)
+    panel = window.panels["composite"]
+    window.docks["composite"].raise_()
+    window.open_path(paths[0])
+    panel.open_guide(paths[1])
+    panel.harmonizer.setCurrentIndex(panel.harmonizer.findData("none"))
+    assert panel.match_light.isChecked()
+    with qtbot.waitSignal(window.jobs.finished, timeout=20_000):
+        panel.set_box((80, 60, 80, 80))
+    item = window.canvas.placement
+    window.canvas.set_zoom(1.0)
+    place = item.placement
+    centre = (place.x + 40 * place.scale_x, place.y + 40 * place.scale_y)
+    window.canvas.centerOn(*centre)
+    qtbot.wait(50)
+    shown = window.canvas.viewport().grab().toImage()
+    at = window.canvas.mapFromScene(*centre)
+    colour = shown.pixelColor(at.x(), at.y())
+    layer = np.array([colour.red(), colour.green(), colour.blue()]) / 255.0
+    raw = imageio.load_image(paths[1]).pixels[100, 120]
+    assert layer[0] > raw[0] + 0.2, "the layer should show the object in the photo's light"
+    with qtbot.waitSignal(window.jobs.finished, timeout=30_000):
+        qtbot.keyClick(window.canvas, Qt.Key.Key_Return)
+    painted = window.document.pixels[round(centre[1]), round(centre[0])]
+    assert np.abs(painted - layer).max() < 0.03, (painted, layer)
