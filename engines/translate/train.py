@@ -14,11 +14,15 @@ Where this departs from ch. 4, and why: λ never drops below ``lambda_min``, bec
 discriminator that wins from the first steps would otherwise hold λ at 0 and leave G0
 unconstrained; G0 predicts a change of the photo (networks.py), so it starts at "leave
 it alone"; the perceptual distance is relative (networks.py), so one λ scale fits
-ImageNet and random VGG features; and optional ``attention_sparsity`` and
-``attention_tv`` terms (0 by default, recorded in the model) charge for the area A
-covers and for its total variation (``attention_prior`` says why). Without installed
-ImageNet VGG-19 weights, G_attn starts from scratch and F̂ is a fixed random VGG; the
-model's metadata says which.
+ImageNet and random VGG features; ``attention_sparsity`` and ``attention_tv`` charge
+for the area A covers and for its total variation (``attention_prior`` says why); and
+in the joint stage G0 keeps its own self-regularization, ℓ_reg(x, G0(x)) at the λ its
+stage found (``joint_translator_reg``). Ch. 4 fine-tunes both on the composite's loss
+alone, which leaves G0 unconstrained wherever A is low: on the CPU-trained horse2zebra
+model, 1000 such steps took G0's own background from 24 to 15 dB and taught it to
+paint zebra hide over grass and trees, which A then followed. The model file records
+each of these settings. Without installed ImageNet VGG-19 weights, G_attn starts from
+scratch and F̂ is a fixed random VGG; the model's metadata says which.
 
 Photos are decoded once, a little above the training size, and held in memory: on a
 CPU, decoding JPEGs every step would cost as much as the networks. The model file is
@@ -74,7 +78,10 @@ class TrainSettings:
     below which λ stops growing; ``lambda_step`` is added every ``lambda_every`` steps
     until then, never before ``induction_warmup`` steps of a stage (the discriminator
     has to learn something first), and λ never drops below ``lambda_min``.
-    ``attention_sparsity`` weights the mean of A (0 = ch. 4 exactly).
+    ``attention_sparsity`` weights the mean of A and ``attention_tv`` its total
+    variation (``attention_prior``); ``joint_translator_reg`` × G0's λ weights G0's own
+    self-regularization in the joint stage. All three are 0 in ch. 4; the defaults are
+    what trained the shipped horse2zebra model on a CPU without ImageNet weights.
     """
 
     steps: tuple[int, int, int] = (4000, 2000, 2000)
@@ -89,8 +96,9 @@ class TrainSettings:
     lambda_every: int = 20
     lambda_min: float = 1.0
     induction_warmup: int = 200
-    attention_sparsity: float = 0.0
-    attention_tv: float = 0.0
+    attention_sparsity: float = 0.05
+    attention_tv: float = 2.0
+    joint_translator_reg: float = 1.0
     perceptual_width: int = VGG_WIDTH
     checkpoint_every: int = 250
     preview_every: int = 50
@@ -362,8 +370,9 @@ def train(
             y = random_batch(target_photos, settings.size, settings.batch, rng).to(device)
             induction = inductions[min(stage, 1)]
             weight = induction.weight(settings)
+            own = inductions[0].weight(settings) * settings.joint_translator_reg
             values = _train_step(nets, g_opt, d_opt, scalers, pool, x, y, stage, weight,
-                                 settings, amp)
+                                 settings, amp, own if stage == 2 else 0.0)
             stage_step = step - settings.stage_bounds(stage)[0]
             if stage < 2:
                 induction.observe(values["d_fake"], stage_step, settings)
@@ -400,21 +409,28 @@ def train(
 
 
 def _train_step(nets: Nets, g_opt, d_opt, scalers, pool: ImagePool, x, y, stage: int,
-                weight: float, settings: TrainSettings, amp: bool) -> dict[str, float]:
-    """One generator and one discriminator update; returns the losses as floats."""
+                weight: float, settings: TrainSettings, amp: bool,
+                translator_weight: float = 0.0) -> dict[str, float]:
+    """One generator and one discriminator update; returns the losses as floats.
+
+    ``translator_weight`` (joint stage) adds G0's own self-regularization, ℓ_reg(x, G0(x)).
+    """
     import torch
     from torch.nn.functional import binary_cross_entropy_with_logits as bce
 
     device_type = "cuda" if amp else "cpu"
     g_scaler, d_scaler = scalers
     with torch.autocast(device_type, enabled=amp):
-        fake, _, attention = generate(nets, x, stage)
+        fake, initial, attention = generate(nets, x, stage)
         for p in nets.discriminator.parameters():
             p.requires_grad_(False)
         logits = nets.discriminator(fake)
         adversarial = bce(logits.float(), torch.ones_like(logits, dtype=torch.float32))
         regular = perceptual_distance(nets.perceptual, x.float(), fake.float())
         total = adversarial + weight * regular
+        if translator_weight:
+            total = total + translator_weight * perceptual_distance(
+                nets.perceptual, x.float(), initial.float())
         if attention is not None:
             total = total + attention_prior(attention.float(), settings)
     g_opt.zero_grad(set_to_none=True)
@@ -447,7 +463,8 @@ def attention_prior(attention: torch.Tensor, settings: TrainSettings) -> torch.T
     barely touched instead of drifting at 0.5 (a pixel that G0 left unchanged gives
     the GAN losses no reason either way). Total variation makes A a few solid regions:
     a from-scratch G_attn otherwise speckles, and a speckled A composites a blotchy
-    half-horse, half-zebra coat.
+    half-horse, half-zebra coat (G_attn learnt to draw stripes by switching between
+    G0 and the photo).
     """
     prior = attention.new_zeros(())
     if settings.attention_sparsity:
@@ -487,6 +504,7 @@ def write_model(nets: Nets, settings: TrainSettings, out: Path, step: int, histo
                              "minimum": settings.lambda_min},
         "attention_sparsity": settings.attention_sparsity,
         "attention_tv": settings.attention_tv,
+        "joint_translator_reg": settings.joint_translator_reg,
         "optimizer": f"Adam lr {settings.lr} (joint stage × {settings.joint_lr_scale}), "
                      "linear decay over each stage's second half, betas (0.5, 0.999)",
         "batch": settings.batch, "history_buffer": settings.pool_size,

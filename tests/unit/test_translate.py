@@ -112,9 +112,10 @@ def test_a_tiny_model_learns_where_the_blobs_are(tmp_path):
     targets = write_domain(tmp_path / "b", [synthetic(rng, True)[0] for _ in range(40)])
     held_out = [synthetic(rng, False) for _ in range(16)]
     settings = TrainSettings(
-        steps=(100, 150, 0), size=32, batch=8, widths=Widths(8, 2, 8, 8),
+        steps=(100, 300, 0), size=32, batch=8, widths=Widths(8, 2, 8, 8),
         perceptual_width=8, lr=1e-3, lambda_min=5.0, lambda_every=10, induction_warmup=20,
-        attention_sparsity=0.3, checkpoint_every=10_000, preview_every=50, seed=0,
+        attention_sparsity=0.3, attention_tv=2.0, checkpoint_every=10_000, preview_every=50,
+        seed=0,
         source="plain", target="striped", device="cpu",
     )
     previews = []
@@ -132,9 +133,10 @@ def test_a_tiny_model_learns_where_the_blobs_are(tmp_path):
     iou, contrast = attention_scores(attention, held_out)
     iou0, contrast0 = attention_scores(untrained, held_out)
     assert iou0 < 0.25 and abs(contrast0) < 0.05  # an untrained model does not separate
-    assert iou > 0.25, (iou, contrast)
-    assert contrast > 0.15, (iou, contrast)
-    assert info.iterations == {"translator": 100, "attention": 150, "joint": 0}
+    # Seeds 0-3 reach IoU 0.57-0.77 and contrast 0.46-0.74; the seed is pinned all the same.
+    assert iou > 0.45, (iou, contrast)
+    assert contrast > 0.3, (iou, contrast)
+    assert info.iterations == {"translator": 100, "attention": 300, "joint": 0}
     grids = [p for p in previews if p is not None]
     assert grids and grids[-1].shape == (32, 4 * 32, 3)  # input | G0 | attention | result
     assert (tmp_path / "log" / "toy.preview.png").is_file()
