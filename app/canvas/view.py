@@ -145,7 +145,7 @@ class CanvasView(QGraphicsView):
         self._before.set_image(QImage())
         self.set_comparing(False)
         self.set_split(False)
-        self.fit()
+        self.fit(enlarge=False)
 
     def replace_photo(self, pixels: np.ndarray) -> None:
         """Show other pixels of the same size (an operation's result, undo), keeping the mask."""
@@ -366,11 +366,16 @@ class CanvasView(QGraphicsView):
     def zoom_by(self, step: float) -> None:
         self.set_zoom(self.zoom * step)
 
-    def fit(self) -> None:
+    def fit(self, enlarge: bool = True) -> None:
+        """The whole photo in view (Ctrl+0). A newly opened photo smaller than the view
+        is shown at 100 % instead (``enlarge=False``): blowing it up only blurs it."""
         rect = self.sceneRect()
         if rect.isEmpty():
             return
         self.fitInView(rect, Qt.AspectRatioMode.KeepAspectRatio)
+        if not enlarge and self.zoom > 1.0:
+            self.set_zoom(1.0)
+            self.centerOn(rect.center())
         self.refresh_cursor()
         self._place_labels()
         self.zoom_changed.emit(self.zoom)

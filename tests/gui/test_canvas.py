@@ -209,3 +209,17 @@ def test_a_preview_is_shown_untinted_and_the_mask_returns_after(canvas, qtbot):
     assert _shown(canvas, 120, 120) == (0, 255, 0)
     canvas.clear_preview()
     assert _shown(canvas, 120, 120) == (255, 40, 40)
+
+
+def test_a_small_photo_opens_at_100_percent_and_ctrl_0_still_fits_it(qtbot):
+    """Opening a photo smaller than the view shows its real pixels, not a blur of them."""
+    view = CanvasView()
+    view.resize(900, 700)
+    view.show()
+    qtbot.waitExposed(view)
+    view.set_image(np.full((120, 160, 3), 0.5, np.float32))
+    assert view.zoom == pytest.approx(1.0)
+    view.fit()
+    assert view.zoom > 3.0  # Ctrl+0 fills the view
+    view.set_image(np.full((3000, 4000, 3), 0.5, np.float32))
+    assert view.zoom < 0.3  # a large photo still opens fitted
