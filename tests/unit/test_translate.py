@@ -167,6 +167,30 @@ def test_training_resumes_and_a_cancelled_run_leaves_a_model(tmp_path):
     assert len(info.extra["losses"]) >= 3 and info.extra["loss_columns"][0] == "step"
 
 
+def test_the_model_keeps_weight_averages_of_the_networks_each_stage_trains():
+    from engines.translate.train import build_nets
+
+    settings = TrainSettings(size=32, widths=TINY, perceptual_width=4, device="cpu",
+                             average=0.9)
+    nets = build_nets(settings, "cpu")
+    averages = nets.averages
+    before = averages.attention.head.bias.clone()
+    translator_before = [t.clone() for t in averages.translator.state_dict().values()]
+    with torch.no_grad():
+        nets.attention.head.bias.fill_(1.0)
+        for t in nets.translator.parameters():
+            t.add_(1.0)
+    averages.update(nets, stage=1, stage_step=100)  # decay min(0.9, 101 / 110) = 0.9
+    assert torch.allclose(averages.attention.head.bias, 0.9 * before + 0.1)
+    for kept, old in zip(averages.translator.state_dict().values(), translator_before,
+                         strict=True):
+        assert torch.equal(kept, old)  # the attention stage leaves G0's average alone
+    averages.update(nets, stage=2, stage_step=0)  # warm-up: decay 0.1
+    assert not torch.equal(averages.translator.net[1].weight, translator_before[0])
+    averages.adopt(nets)
+    assert torch.equal(nets.attention.head.bias, averages.attention.head.bias)
+
+
 # ------------------------------------------------------------------------- the engine
 
 
