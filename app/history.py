@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
-from PySide6.QtGui import QUndoCommand
+from PySide6.QtGui import QUndoCommand, QUndoStack
 
-from app.canvas.mask import MaskEdit
+from app.canvas.mask import MaskEdit, MaskLayer
 from app.canvas.view import CanvasView
 
 
@@ -23,6 +23,11 @@ class MaskCommand(QUndoCommand):
         layer = canvas.layer
         super().__init__(text or f"Paint {layer.label if layer is not None else 'mask'}")
         self._canvas, self._layer, self._edit, self._first = canvas, layer, edit, True
+
+    @property
+    def layer(self) -> MaskLayer | None:
+        """The layer this stroke was painted on (None: no layer was shown)."""
+        return self._layer
 
     def redo(self) -> None:
         if self._first:  # the stroke itself did the first redo
@@ -56,3 +61,24 @@ class ImageCommand(QUndoCommand):
 
     def undo(self) -> None:
         self._show(self._before)
+
+
+def drop_layer_edits(history: QUndoStack, layer: MaskLayer) -> int:
+    """Take the strokes on ``layer`` at the top of the undo history out of it.
+
+    For a layer that is thrown away (a discarded translation's attention): its strokes
+    would stay behind as undo steps that change nothing the user can see. Only the
+    run of them on top goes (an older one sits under steps that may depend on it);
+    they are undone on the dead layer, and the redo side is cut off as any new step
+    would. Returns how many were dropped.
+    """
+    index = history.index()
+    while index > 0 and getattr(history.command(index - 1), "layer", None) is layer:
+        index -= 1
+    dropped = history.index() - index
+    if dropped:
+        history.setIndex(index)
+        cut = QUndoCommand("Drop strokes")
+        cut.setObsolete(True)  # push() clears the redo side, then deletes it unpushed
+        history.push(cut)
+    return dropped

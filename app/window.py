@@ -28,10 +28,11 @@ from PySide6.QtWidgets import (
 )
 
 from app.about import show_about
+from app.canvas.mask import MaskLayer
 from app.canvas.view import CanvasView
 from app.device_probe import DeviceProbe
 from app.document import Document
-from app.history import ImageCommand, MaskCommand
+from app.history import ImageCommand, MaskCommand, drop_layer_edits
 from app.icons import themed_icon
 from app.jobs import JobRunner, Work
 from app.panels import PANEL_TYPES, OperationPanel
@@ -380,6 +381,9 @@ class MainWindow(QMainWindow):
 
     def show_status(self, message: str) -> None:
         self.statusBar().showMessage(message, 5000)
+
+    def forget_layer_edits(self, layer: MaskLayer) -> None:
+        drop_layer_edits(self.history, layer)
 
     def open_photo(self, path: str) -> bool:
         return self.open_path(path)

@@ -17,6 +17,7 @@ from PySide6.QtCore import QSettings
 from PySide6.QtGui import QAction, QKeySequence, QStandardItemModel
 from PySide6.QtWidgets import QComboBox, QDockWidget, QWidget
 
+from app.canvas.mask import MaskLayer
 from app.canvas.view import CanvasView
 from app.document import Document
 from app.jobs import Work
@@ -47,6 +48,9 @@ class Workspace(Protocol):
 
     def show_status(self, message: str) -> None:
         """A short note in the status bar."""
+
+    def forget_layer_edits(self, layer: MaskLayer) -> None:
+        """Drop the undo steps on top that painted ``layer``: it is being thrown away."""
 
     def open_photo(self, path: str) -> bool:
         """Open ``path`` as the photo being edited (asks about unsaved changes)."""

@@ -285,9 +285,12 @@ class TranslatePanel(OperationPanel):
             self.session = TranslateSession(document, photo, result.initial, result.attention,
                                             result.image, result.model)
             self._sync()
-            changed = float((result.attention > 0).mean()) * 100
-            workspace.show_status(f"Translated with {result.model} in {result.seconds:.1f} s "
-                                  f"({changed:.0f} % of the photo touched). Enter applies.")
+            # A is rarely exactly 0 where the model hesitates: "touched" alone says 100 %.
+            mostly = float((result.attention >= 0.5).mean()) * 100
+            kept = float((result.attention == 0).mean()) * 100
+            workspace.show_status(f"Translated with {result.model} in {result.seconds:.1f} s: "
+                                  f"{mostly:.0f} % of the photo mostly translated, {kept:.0f} % "
+                                  "left exactly as it was. Enter applies.")
 
         workspace.start_job(lambda report, token: engine.run(request, report, token), done)
 
@@ -303,8 +306,10 @@ class TranslatePanel(OperationPanel):
         """Drop the result; the photo is left exactly as it is."""
         if self.session is None:
             return
+        layer = self.session.layer
         self.session = None
         self._sync()
+        self.workspace.forget_layer_edits(layer)  # its strokes would be undo steps doing nothing
         self.workspace.show_status("Translation discarded; the photo is unchanged.")
 
     # ------------------------------------------------------------------ showing

@@ -83,6 +83,8 @@ def test_run_views_paint_attention_apply_undo(window, qtbot, panel):
     assert window.history.count() == 0
     g0, photo = session.initial, session.photo
     engine_result = session.result.copy()
+    mostly = (session.attention() >= 0.5).mean() * 100
+    assert f"{mostly:.0f} % of the photo mostly translated" in window.statusBar().currentMessage()
     assert np.array_equal(engine_result, session.attention()[..., None] * g0
                           + (1 - session.attention()[..., None]) * photo)
     differs = np.abs(as8(g0) - as8(photo)).max(axis=2) >= 4
@@ -168,6 +170,14 @@ def test_run_views_paint_attention_apply_undo(window, qtbot, panel):
     assert window.history.text(window.history.index() - 1) == "Clear attention"
     assert np.array_equal(session.result, photo)
     assert window.canvas.mask.selection[:10, :10].all(), "the selection is not touched"
+
+    # Esc throws the result away, and with it the undo steps that only painted its
+    # attention: Ctrl+Z must not spend presses on a layer that is gone.
+    assert window.history.count() == 3
+    qtbot.keyClick(window.canvas, Qt.Key.Key_Escape)
+    assert panel.session is None and window.history.count() == 0
+    assert np.array_equal(window.document.pixels, original)
+    assert window.canvas.mask.selection[:10, :10].all()
 
 
 def test_escape_during_the_run_leaves_the_photo_bit_exact(window, qtbot, panel, tmp_path):
