@@ -65,7 +65,7 @@ class JobRunner(QObject):
         self._shown: Progress | None = None
         self._worker: _Worker | None = None
         self._token: CancelToken | None = None
-        self._started = 0.0
+        self._origin: tuple[float, float] | None = None  # (time, fraction) of the first report
         self._timer = QTimer(self)
         self._timer.setInterval(POLL_MS)
         self._timer.timeout.connect(self._poll)
@@ -80,7 +80,7 @@ class JobRunner(QObject):
             return False
         self._token = CancelToken()
         self._latest = self._shown = None
-        self._started = time.perf_counter()
+        self._origin = None
         self._worker = _Worker(work, self._token, self._keep)
         self._worker.finished.connect(self._done)
         self._worker.start()
@@ -117,11 +117,10 @@ class JobRunner(QObject):
             self.preview.emit(latest.preview, latest.preview_box)
 
     def _eta(self, progress: Progress) -> float:
-        fraction = progress.fraction
-        if fraction < 0.05:
-            return -1.0
-        elapsed = time.perf_counter() - self._started
-        return elapsed * (1.0 - fraction) / fraction
+        now = (time.perf_counter(), progress.fraction)
+        if self._origin is None:
+            self._origin = now
+        return remaining_seconds(self._origin, now)
 
     def _done(self) -> None:
         worker = self._worker
@@ -143,3 +142,17 @@ class JobRunner(QObject):
             self.failed.emit(
                 f"Something went wrong: {type(error).__name__}: {error}", worker.trace
             )
+
+
+def remaining_seconds(origin: tuple[float, float], now: tuple[float, float]) -> float:
+    """Seconds left at the pace since ``origin``; −1 until 5 % of what remains is done.
+
+    Both are (time, fraction done). The pace is measured from the first report, not
+    from 0 %: a resumed training run starts at, say, 85 %, and counting that as work
+    done in the first second promised the end far too soon.
+    """
+    (start, done_then), (at, done_now) = origin, now
+    progressed = done_now - done_then
+    if progressed < 0.05 * (1.0 - done_then) or progressed <= 0:
+        return -1.0
+    return (at - start) * (1.0 - done_now) / progressed

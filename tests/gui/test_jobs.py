@@ -104,3 +104,25 @@ def test_gui_thread_stays_responsive_during_a_4mp_fill(qtbot):
     assert len(ticks) > 20
     assert gaps.max() < 0.1, f"the GUI thread froze for {gaps.max() * 1000:.0f} ms"
     print(f"longest GUI-thread gap during the fill: {gaps.max() * 1000:.0f} ms")
+
+
+def test_time_left_of_a_resumed_run_follows_its_own_pace(qtbot):
+    """A training run resumed at 85 % must not promise the end in a blink."""
+    from engines.base import Progress
+
+    def resumed(report, token):
+        for step in range(850, 1001, 10):  # 100 steps a second from where it resumed
+            report(Progress(step, 1000, f"step {step}"))
+            time.sleep(0.1)
+        return "done"
+
+    runner = JobRunner()
+    seen: list[tuple[int, float]] = []
+    runner.progress.connect(lambda step, total, msg, eta: seen.append((step, eta)))
+    with qtbot.waitSignal(runner.finished, timeout=30_000):
+        assert runner.start(resumed)
+    late = [(step, eta) for step, eta in seen if 900 <= step <= 950 and eta >= 0]
+    assert late, f"no time left was given between 90 % and 95 %: {seen}"
+    for step, eta in late:
+        left = (1000 - step) / 100  # seconds at the run's own pace
+        assert 0.5 * left <= eta <= 2.0 * left, (step, eta)
