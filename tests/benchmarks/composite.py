@@ -776,8 +776,9 @@ def calibration(args: argparse.Namespace, say: Printer, notes: list[str]) -> Non
 
 # --------------------------------------------------------------------------- edge calibration
 
-EDGE_GRID = ((10.0, 15.0, 20.0), (15.0, 20.0, 25.0, 30.0))  # NATURAL_L, NATURAL_AB tried
-VALIDATION_SIZE = 150
+EDGE_GRID = ((10.0, 15.0, 20.0, 25.0), (15.0, 20.0, 25.0, 30.0, 40.0))  # L, AB tried
+VALIDATION_SIZE = 600
+EDGE_WORST = 1.01  # the rule: most accurate setting whose worst validation ratio is within this
 
 
 def validation_triples(quick: bool) -> list[Triple]:
@@ -826,7 +827,7 @@ def edge_calibration(args: argparse.Namespace, say: Printer, notes: list[str]) -
         inside, outside = edge_match.edge_pairs(harmonize.to_lab(work.image), work.alpha)
         enough = len(inside) >= edge_match.MIN_PAIRS
         offsets.append(edge_match.robust_offset(inside, outside) if enough else np.zeros(3))
-    rows = []
+    rows, scores = [], []
     base = [fmse(t.composite, t.real, t.mask) for t in triples]
     for natural_l in EDGE_GRID[0]:
         for natural_ab in EDGE_GRID[1]:
@@ -838,11 +839,18 @@ def edge_calibration(args: argparse.Namespace, say: Printer, notes: list[str]) -
                 errors.append(fmse(out, t.real, t.mask))
             ratios = np.array(errors) / np.array(base)
             chosen = (natural_l, natural_ab) == (edge_match.NATURAL_L, edge_match.NATURAL_AB)
-            rows.append([f"{natural_l:g}", f"{natural_ab:g}",
-                         f"{100 * (np.mean(errors) / np.mean(base) - 1):+.1f} %",
+            change = 100 * (np.mean(errors) / np.mean(base) - 1)
+            scores.append((change, float(ratios.max())))
+            rows.append([f"{natural_l:g}", f"{natural_ab:g}", f"{change:+.1f} %",
                          f"{ratios.max():.2f}", f"{int((ratios > 1.05).sum())}/{len(ratios)}",
                          "← engine" if chosen else ""])
+    safe = [i for i, (_, worst) in enumerate(scores) if worst <= EDGE_WORST]
+    if safe:
+        pick = min(safe, key=lambda i: scores[i][0])
+        rows[pick][-1] = (rows[pick][-1] + " ← rule").strip()
     say(f"## Edge-match calibration: {len(triples)} validation composites from horse2zebra", "",
+        f"Rule: the most accurate setting whose worst composite is at most "
+        f"{EDGE_WORST:.2f}× the unharmonized one's fMSE.", "",
         *table(["NATURAL_L", "NATURAL_AB", "fMSE vs composite", "worst ratio", "worse > 5 %",
                 ""], [rows], left=0), "")
 
