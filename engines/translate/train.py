@@ -98,7 +98,7 @@ class TrainSettings:
     lambda_every: int = 20
     lambda_min: float = 1.0
     induction_warmup: int = 200
-    attention_sparsity: float = 1.0
+    attention_sparsity: float = 2.0
     attention_tv: float = 2.0
     joint_translator_reg: float = 1.0
     average: float = 0.999
