@@ -415,7 +415,7 @@ def train(
                     nets.averages.adopt(nets)  # a new stage starts from the averages
                 g_opt = torch.optim.Adam(generator_params(nets, stage), lr=settings.lr,
                                          betas=(0.5, 0.999))
-                if saved_state is not None and saved_state["stage"] == stage:
+                if resumed:
                     _load_optimizer(g_opt, saved_state["g_opt"])
                 saved_state = None
                 pool.images.clear()
@@ -427,9 +427,11 @@ def train(
             y = random_batch(target_photos, settings.size, settings.batch, rng).to(device)
             induction = inductions[min(stage, 1)]
             weight = induction.weight(settings)
-            own = inductions[0].weight(settings) * settings.joint_translator_reg
+            # The joint stage keeps G0's own self-regularization at the λ its stage found.
+            own = (inductions[0].weight(settings) * settings.joint_translator_reg
+                   if stage == 2 else 0.0)
             values = _train_step(nets, g_opt, d_opt, scalers, pool, x, y, stage, weight,
-                                 settings, amp, own if stage == 2 else 0.0)
+                                 settings, amp, own)
             stage_step = step - settings.stage_bounds(stage)[0]
             if nets.averages is not None:
                 nets.averages.update(nets, stage, stage_step)

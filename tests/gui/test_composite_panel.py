@@ -130,8 +130,6 @@ def test_a_bad_guide_file_says_why(window, qtbot, photos, tmp_path):
     assert "guide.jpg" in window.last_error
 
 
-
-
 def test_the_placed_object_is_shown_in_the_photos_light_as_apply_will_paint_it(
     window, qtbot, tmp_path
 ):
