@@ -53,7 +53,7 @@ from engines.expression.request import ExpressionRequest  # noqa: E402
 from engines.expression.retarget import moved_landmarks, target_landmarks  # noqa: E402
 from engines.expression.warp import WarpExpressionEngine  # noqa: E402
 from engines.faces.detect import Face, detect_faces  # noqa: E402
-from engines.faces.geometry import similarity_fit  # noqa: E402
+from engines.faces.geometry import apply_affine, similarity_fit  # noqa: E402
 from engines.faces.identity import face_descriptor, identity_distance  # noqa: E402
 from engines.faces.shape import (  # noqa: E402
     BROWS,
@@ -170,9 +170,8 @@ def run_pair(engine: WarpExpressionEngine, group: str, a: Portrait, b: Portrait,
     started, cpu = time.perf_counter(), time.process_time()
     result = engine.run(ExpressionRequest(a.image, b.image))
     seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
-    again = detect_faces(result.image)
-    if again:
-        face = min(again, key=lambda f: np.linalg.norm(f.landmarks - a.face.landmarks))
+    face = refound_face(result.image, a)
+    if face is not None:
         identity_out = identity_distance(face_descriptor(result.image, face.landmarks),
                                          a.descriptor)
         ours = expression_distance(face.landmarks, b.face.landmarks)
@@ -189,6 +188,7 @@ def run_pair(engine: WarpExpressionEngine, group: str, a: Portrait, b: Portrait,
     before = region_distances(a.face.landmarks, b.face.landmarks)
     asked = region_distances(asked_points, b.face.landmarks)
     write_sheet(out, group, a, b, result.image)
+    laid, points = second_laid_over(a, b)
     h, w = a.image.shape[:2]
     return Row(
         group, a.name, b.name, f"{w}×{h}", seconds, cpu,
@@ -198,27 +198,34 @@ def run_pair(engine: WarpExpressionEngine, group: str, a: Portrait, b: Portrait,
         {name: (before[name], asked[name], found[name]) for name in EXPRESSION_REGIONS},
         (mouth_gap(a.face.landmarks), mouth_gap(b.face.landmarks), gap),
         " ".join(result.notes),
-        {name: redetected_distance(pasted_reference(a, b, parts), a, b)
+        {name: redetected_distance(pasted_reference(a, laid, points, parts), a, b)
          for name, parts in REFERENCE_PARTS.items()},
     )
 
 
-def pasted_reference(a: Portrait, b: Portrait, parts: tuple[tuple[int, ...], ...]) -> np.ndarray:
-    """The first photo with the second photo's own ``parts`` pasted where they fall.
+def second_laid_over(a: Portrait, b: Portrait) -> tuple[np.ndarray, np.ndarray]:
+    """The second photo laid over the first, and the second face's landmarks there.
 
-    The second photo is laid over the first by the similarity on the stable points (the
-    frame the expression distance is measured in), so each pasted part sits exactly where
-    the second face has it; no warp, no light matching: a reference, not an engine.
+    By the similarity on the stable points (the frame the expression distance is
+    measured in), so a part pasted from it sits exactly where the second face has it.
     """
     matrix = similarity_fit(b.face.landmarks[list(STABLE)], a.face.landmarks[list(STABLE)])
     h, w = a.image.shape[:2]
     laid = cv2.warpAffine(b.image, matrix, (w, h), flags=cv2.INTER_LINEAR,
                           borderMode=cv2.BORDER_REFLECT_101)
-    points = cv2.transform(b.face.landmarks[None].astype(np.float32), matrix)[0]
-    mask = np.zeros((h, w), np.float32)
+    return laid, apply_affine(b.face.landmarks, matrix)
+
+
+def pasted_reference(a: Portrait, laid: np.ndarray, points: np.ndarray,
+                     parts: tuple[tuple[int, ...], ...]) -> np.ndarray:
+    """The first photo with ``parts`` of the laid-over second photo pasted in, feathered.
+
+    No warp, no light matching: a reference, not an engine.
+    """
+    mask = np.zeros(a.image.shape[:2], np.float32)
     for part in parts:
         idx = list(part)
-        both = np.concatenate([points[idx], a.face.landmarks[idx].astype(np.float32)])
+        both = np.concatenate([points[idx], a.face.landmarks[idx]]).astype(np.float32)
         hull = cv2.convexHull(both).reshape(-1, 2)
         centre = hull.mean(0)
         grown = centre + (hull - centre) * REFERENCE_GROW
@@ -227,13 +234,19 @@ def pasted_reference(a: Portrait, b: Portrait, parts: tuple[tuple[int, ...], ...
     return a.image * (1 - mask) + laid * mask
 
 
-def redetected_distance(image: np.ndarray, a: Portrait, b: Portrait) -> float:
-    """Expression distance of the face found again in ``image`` to the second face."""
+def refound_face(image: np.ndarray, a: Portrait) -> Face | None:
+    """The face in ``image`` (an edit of ``a``'s photo) nearest to ``a``'s, if any is found."""
     again = detect_faces(image)
     if not again:
-        return float("nan")
-    face = min(again, key=lambda f: np.linalg.norm(f.landmarks - a.face.landmarks))
-    return expression_distance(face.landmarks, b.face.landmarks)
+        return None
+    return min(again, key=lambda f: np.linalg.norm(f.landmarks - a.face.landmarks))
+
+
+def redetected_distance(image: np.ndarray, a: Portrait, b: Portrait) -> float:
+    """Expression distance of the face found again in ``image`` to the second face."""
+    face = refound_face(image, a)
+    return float("nan") if face is None else expression_distance(face.landmarks,
+                                                                  b.face.landmarks)
 
 
 def face_crop(image: np.ndarray, face: Face) -> np.ndarray:
@@ -297,7 +310,7 @@ def summary(rows: list[Row]) -> list[str]:
     ids = [r.identity_out for r in rows]
     id_share = sum(d < TARGET_IDENTITY for d in ids) / len(ids)
     base = statistics.fmean(r.baseline for r in rows)
-    ours = statistics.fmean(r.ours for r in rows if r.ours == r.ours)
+    ours = _mean([r.ours for r in rows])
     mean_reduction = 1 - ours / base
     per_pair = sum(r.reduction >= TARGET_REDUCTION for r in rows) / len(rows)
     asked = statistics.fmean(r.asked for r in rows)

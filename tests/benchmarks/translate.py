@@ -126,7 +126,7 @@ def train_classifier(horses: list[Path], zebras: list[Path], epochs: int, seed: 
 
     net = nn.Sequential(*block(3, 16), *block(16, 32), *block(32, 64), *block(64, 96),
                         nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(96, 1))
-    optimizer = torch.optim.Adam(net.parameters(), lr=1e-3, weight_decay=1e-4)
+    optimizer = torch.optim.Adam(net.parameters(), weight_decay=1e-4)  # rate: the schedule
     steps = epochs * math.ceil(len(x) / 64)
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, 2e-3, total_steps=steps)
     balance = torch.tensor(len(horses) / len(zebras))  # the classes count the same
@@ -144,18 +144,18 @@ def train_classifier(horses: list[Path], zebras: list[Path], epochs: int, seed: 
     return net.eval()
 
 
-def horse_box(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
+def horse_square(mask: np.ndarray) -> tuple[slice, slice]:
     """A square around the horse (its mask's box, grown by ``HORSE_MARGIN``), in the photo."""
     ys, xs = np.nonzero(mask)
-    if len(ys) == 0:
-        return image
     h, w = mask.shape
+    if len(ys) == 0:
+        return slice(0, h), slice(0, w)
     side = max(ys.max() - ys.min(), xs.max() - xs.min()) * (1 + 2 * HORSE_MARGIN)
     side = int(min(max(side, 16), h, w))
     cy, cx = (ys.min() + ys.max()) / 2, (xs.min() + xs.max()) / 2
     y0 = int(np.clip(round(cy - side / 2), 0, h - side))
     x0 = int(np.clip(round(cx - side / 2), 0, w - side))
-    return image[y0:y0 + side, x0:x0 + side]
+    return slice(y0, y0 + side), slice(x0, x0 + side)
 
 
 def zebra_share(net, images: list[np.ndarray]) -> float:
@@ -239,8 +239,9 @@ def main(argv: list[str] | None = None) -> int:
         rows["input"].append(image)
         rows["g0"].append(result.initial)
         rows["full"].append(result.image)
+        square = horse_square(mask)
         for key, output in (("input", image), ("g0", result.initial), ("full", result.image)):
-            boxes[key].append(horse_box(output, mask))
+            boxes[key].append(output[square])
         psnr["g0"].append(psnr_outside(result.initial, image, mask))
         psnr["full"].append(psnr_outside(result.image, image, mask))
         ious["g0"].append(iou(np.ones_like(mask), mask))
