@@ -42,6 +42,7 @@ MOVE_WEIGHTS: dict[int, float] = {
 }
 MOVING = tuple(i for i, weight in MOVE_WEIGHTS.items() if weight > 0)
 OPEN_MOUTH = 0.08  # inner-lip gap (eye distances) from which a mouth counts as open
+GAP_CHANGE = 0.06  # eye distances: an open mouth whose opening changes this much
 
 
 class Retarget(NamedTuple):
@@ -90,13 +91,19 @@ def moved_landmarks(first: np.ndarray, target: np.ndarray, strength: float) -> n
 
 
 def mouth_change(first: np.ndarray, moved: np.ndarray) -> str | None:
-    """"open" when the lips part from (nearly) closed, "close" when they meet, else None.
+    """What the mesh warp cannot do to the mouth alone, or None when it can.
 
-    Then the mesh warp has no inside of the mouth to stretch, or one to squeeze away.
+    "close" when the lips meet (from open): the first face's lips never showed where they
+    now meet. "open" when the lips part from (nearly) closed, and also when an open mouth
+    opens much wider or narrower (by ``GAP_CHANGE``) and stays open: the warp would
+    stretch the teeth into a horse's grin or squeeze them into a sliver, so the inside of
+    the mouth has to come from the second photo.
     """
     before, after = mouth_gap(first), mouth_gap(moved)
     if after >= OPEN_MOUTH and before < after / 2:
         return "open"
     if before >= OPEN_MOUTH and after < before / 2:
         return "close"
+    if max(before, after) >= OPEN_MOUTH and abs(after - before) >= GAP_CHANGE:
+        return "open" if after >= OPEN_MOUTH else "close"
     return None

@@ -25,14 +25,13 @@ import cv2
 import numpy as np
 
 from engines.expression.mouth import _grow, _MouthRegions, _polygon_mask, donor_mouth
-from engines.expression.retarget import OPEN_MOUTH, mouth_change
+from engines.expression.retarget import mouth_change
 from engines.faces.shape import (
     FIRST_EYE,
     INNER_LIPS,
     MOUTH,
     OUTER_LIPS,
     SECOND_EYE,
-    mouth_gap,
 )
 
 # Region taken around each feature, in eye distances beyond its outline.
@@ -60,7 +59,6 @@ FEATURES = {
     "first eye": (FIRST_EYE, FIRST_EYE, EYE_MARGIN),
     "second eye": (SECOND_EYE, SECOND_EYE, EYE_MARGIN),
 }
-GAP_CHANGE = 0.06  # eye distances: an open mouth whose opening changes this much
 BLOWN = 0.93  # all channels this bright: clipped to white, no gain brings it back
 MAX_BLOWN_SHARE = 0.03  # of a region's pixels; more, and the feature is not taken
 OPENING_EYE = 0.6  # an eye opening to more than 1/this of its height (a blink undone)
@@ -76,10 +74,7 @@ def features_to_take(first: np.ndarray, moved: np.ndarray) -> tuple[str, ...]:
     second photo's, and its sharpness).
     """
     taken = []
-    before, after = mouth_gap(first), mouth_gap(moved)
-    if mouth_change(first, moved) is not None or (
-        max(before, after) >= OPEN_MOUTH and abs(after - before) >= GAP_CHANGE
-    ):
+    if mouth_change(first, moved) is not None:
         taken.append("mouth")
     for name, eye in (("first eye", FIRST_EYE), ("second eye", SECOND_EYE)):
         if _eye_opening(first, eye) < OPENING_EYE * _eye_opening(moved, eye):

@@ -311,3 +311,21 @@ def test_only_what_a_warp_cannot_make_is_taken_from_the_second_photo(first_face)
     blinking = points.copy()
     blinking[[37, 38], 1] = blinking[[41, 40], 1] - 1.0  # the first eye shut
     assert features_to_take(blinking, points) == ("first eye",)
+
+
+def test_an_open_mouth_opening_much_wider_or_narrower_gets_a_new_inside(first_face):
+    """The warp alone would stretch the teeth into a horse's grin (or squeeze them)."""
+    points = first_face.landmarks
+    unit = eye_distance(points)
+
+    def with_gap(gap: float) -> np.ndarray:
+        moved = points.copy()
+        moved[[65, 66, 67], 1] = moved[[61, 62, 63], 1] + gap * unit
+        return moved
+
+    smiling = with_gap(0.2)  # teeth showing between parted lips
+    assert mouth_change(smiling, with_gap(0.32)) == "open"
+    assert mouth_change(smiling, with_gap(0.1)) == "open"  # narrower, still open
+    assert mouth_change(smiling, with_gap(0.23)) is None  # a little more: the warp copes
+    assert mouth_change(smiling, with_gap(0.0)) == "close"
+    assert mouth_change(with_gap(0.0), with_gap(0.2)) == "open"
