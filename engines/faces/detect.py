@@ -74,11 +74,12 @@ def find_boxes(image: np.ndarray, detector: str = "hog") -> list[tuple[tuple[int
     if abs(scale - 1.0) < 0.05:
         scale = 1.0
     work = _working_copy(image, scale)
-    if detector == "hog":
-        rects, scores, _ = models.hog_detector().run(work, 0, 0.0)
-        found = [(r, float(s)) for r, s in zip(rects, scores, strict=True)]
-    else:
-        found = [(d.rect, float(d.confidence)) for d in models.cnn_detector()(work, 0)]
+    with models.exclusive(detector) as model:
+        if detector == "hog":
+            rects, scores, _ = model.run(work, 0, 0.0)
+            found = [(r, float(s)) for r, s in zip(rects, scores, strict=True)]
+        else:
+            found = [(d.rect, float(d.confidence)) for d in model(work, 0)]
     boxes = []
     for rect, score in _keep(found, MIN_SCORE[detector]):
         x0, y0 = rect.left() / scale, rect.top() / scale
@@ -121,6 +122,7 @@ def predict_landmarks(image: np.ndarray, box: tuple[int, int, int, int]) -> np.n
     cx1, cy1 = min(w, x + bw + margin), min(h, y + bh + margin)
     crop = to_uint8(image[cy0:cy1, cx0:cx1])
     rect = dlib.rectangle(x - cx0, y - cy0, x - cx0 + bw - 1, y - cy0 + bh - 1)
-    shape = models.landmark_predictor()(crop, rect)
+    with models.exclusive("landmarks") as predictor:
+        shape = predictor(crop, rect)
     points = np.array([(p.x, p.y) for p in shape.parts()], dtype=np.float64)
     return points + np.array([cx0, cy0], dtype=np.float64)

@@ -41,7 +41,8 @@ def face_descriptor(image: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
         [dlib.point(int(round(x)), int(round(y))) for x, y in local],
     )
     chip = dlib.get_face_chip(crop, shape, size=CHIP_SIZE, padding=CHIP_PADDING)
-    return np.asarray(models.recognition_model().compute_face_descriptor(chip), np.float64)
+    with models.exclusive("recognition") as model:
+        return np.asarray(model.compute_face_descriptor(chip), np.float64)
 
 
 def identity_distance(a: np.ndarray, b: np.ndarray) -> float:

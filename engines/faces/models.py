@@ -4,13 +4,21 @@ The model files ship in the ``face-recognition-models`` package, but its ``__ini
 imports ``pkg_resources`` (gone from recent setuptools), so the files are located through
 the package's import spec without importing it. Loading the 68-point predictor reads
 100 MB and takes about a second: every model is loaded at most once per process.
+
+A loaded model is shared, but dlib's detectors and networks keep working buffers inside
+themselves, so two threads running one at the same time corrupt each other (two HOG
+detections at once crash the whole process). The app does run them at once: each face
+well looks for faces on a thread of its own while an engine may be describing faces on
+its worker. So every use goes through ``exclusive``, which hands a model to one thread
+at a time.
 """
 
 from __future__ import annotations
 
 import importlib.util
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -98,3 +106,21 @@ def recognition_model() -> Any:
         "recognition",
         lambda: import_dlib().face_recognition_model_v1(str(model_path(RECOGNITION_FILE))),
     )
+
+
+_GETTERS: dict[str, Callable[[], Any]] = {
+    "hog": hog_detector,
+    "cnn": cnn_detector,
+    "landmarks": landmark_predictor,
+    "recognition": recognition_model,
+}
+_in_use = {key: threading.Lock() for key in _GETTERS}
+
+
+@contextmanager
+def exclusive(key: str) -> Iterator[Any]:
+    """The model ``key`` ("hog", "cnn", "landmarks" or "recognition"), for this thread only
+    until the ``with`` block ends; other threads wanting it wait."""
+    model = _GETTERS[key]()  # loaded outside the lock: a slow first load blocks no user
+    with _in_use[key]:
+        yield model

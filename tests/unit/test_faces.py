@@ -192,3 +192,44 @@ def test_expression_distance_ignores_pose_and_size_but_sees_an_open_mouth(face):
     regions = region_distances(opened, pts)
     assert regions["mouth"] > 0.05 and regions["brows"] < 0.02
     assert expression_distance(opened, pts) > 0.03
+
+
+CONCURRENT_DETECTIONS = """
+import threading
+import cv2
+import numpy as np
+import skimage.data
+from engines.faces.detect import detect_faces
+from engines.faces.identity import face_descriptor
+
+astronaut = skimage.data.astronaut().astype(np.float32) / 255.0
+photos = [astronaut, cv2.resize(astronaut, None, fx=1.7, fy=1.7), astronaut[:400, 50:]]
+alone = [detect_faces(photo)[0].landmarks for photo in photos]
+found = []
+
+def look(index: int) -> None:
+    for _ in range(8):
+        face = detect_faces(photos[index])[0]
+        face_descriptor(photos[index], face.landmarks)
+        found.append(np.abs(face.landmarks - alone[index]).max())
+
+threads = [threading.Thread(target=look, args=(i,)) for i in range(3)]
+for thread in threads:
+    thread.start()
+for thread in threads:
+    thread.join()
+print(len(found), max(found))
+"""
+
+
+def test_faces_are_found_on_several_threads_at_once():
+    """Each face well looks for faces on its own thread while an engine may be working:
+    dlib's detector shared between threads at once crashed the whole app."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", CONCURRENT_DETECTIONS], capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, f"crashed ({done.returncode}): {done.stderr[-500:]}"
+    count, worst = done.stdout.split()
+    assert int(count) == 24 and float(worst) == 0.0  # the same landmarks every time
