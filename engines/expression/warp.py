@@ -151,9 +151,9 @@ class WarpExpressionEngine:
             warped = redraw_mouth(warped, crop, face1.landmarks - box.origin,
                                   moved - box.origin, second, face2.landmarks, change)
             cancel.raise_if_set()
-            report(Progress(4, STEPS, "Redrew the " + ("inside of the mouth" if change == "open"
-                                                       else "closing mouth")
-                            + " from the second photo", warped, preview_box))
+            redrawn = "inside of the mouth" if change == "open" else "closing mouth"
+            report(Progress(4, STEPS, f"Redrew the {redrawn} from the second photo", warped,
+                            preview_box))
 
         alpha = _feathered_mask(ring - box.origin, crop.shape[:2], FEATHER * eye_distance)
         blended = blend_by_alpha(crop, warped, alpha)

@@ -8,6 +8,8 @@ so the whole file costs a few seconds, most of it loading the landmark model.
 from __future__ import annotations
 
 import importlib.util
+import subprocess
+import sys
 import time
 
 import cv2
@@ -225,9 +227,6 @@ print(len(found), max(found))
 def test_faces_are_found_on_several_threads_at_once():
     """Each face well looks for faces on its own thread while an engine may be working:
     dlib's detector shared between threads at once crashed the whole app."""
-    import subprocess
-    import sys
-
     done = subprocess.run([sys.executable, "-c", CONCURRENT_DETECTIONS], capture_output=True,
                           text=True, timeout=300)
     assert done.returncode == 0, f"crashed ({done.returncode}): {done.stderr[-500:]}"
