@@ -33,6 +33,7 @@ from engines.base import (
     ignore_progress,
 )
 from engines.composite.request import Box, SegmentRequest, SegmentResult
+from engines.crop import Crop
 from engines.device import resolve_device
 
 if TYPE_CHECKING:
@@ -58,28 +59,6 @@ NOTHING_STANDS_OUT = (
 
 
 # ------------------------------------------------------------------- shared pieces
-
-
-@dataclass(frozen=True)
-class Crop:
-    """A region of the photo in pixel bounds (x1, y1 exclusive)."""
-
-    x0: int
-    y0: int
-    x1: int
-    y1: int
-
-    @property
-    def slices(self) -> tuple[slice, slice]:
-        return slice(self.y0, self.y1), slice(self.x0, self.x1)
-
-    @property
-    def box(self) -> Box:
-        return self.x0, self.y0, self.x1 - self.x0, self.y1 - self.y0
-
-    @property
-    def shape(self) -> tuple[int, int]:
-        return self.y1 - self.y0, self.x1 - self.x0
 
 
 def check_request(request: SegmentRequest) -> Crop:

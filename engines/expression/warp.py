@@ -18,13 +18,13 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
 from engines.base import CancelToken, InvalidInput, Progress, Report, ignore_progress
 from engines.blend import blend_by_alpha
+from engines.crop import Crop
 from engines.expression.mesh import folds, remap, tps_maps, warp_maps
 from engines.expression.mouth import redraw_mouth
 from engines.expression.request import ExpressionRequest, ExpressionResult
@@ -48,28 +48,6 @@ POSE_WARNING = 15.0  # degrees of yaw or pitch between the heads: turned differe
 TRANSPLANT_TURN = 4.0  # degrees beyond NOISE_ANGLE up to which the second's features may be used
 STEPS = 6
 FEATURE_SLACK = 0.1  # eye distances around mouth and eyes where a warp may fold
-
-
-@dataclass(frozen=True)
-class _Box:
-    """The working crop: x0, y0 inclusive, x1, y1 exclusive, in photo pixels."""
-
-    x0: int
-    y0: int
-    x1: int
-    y1: int
-
-    @property
-    def slices(self) -> tuple[slice, slice]:
-        return slice(self.y0, self.y1), slice(self.x0, self.x1)
-
-    @property
-    def xywh(self) -> tuple[int, int, int, int]:
-        return self.x0, self.y0, self.x1 - self.x0, self.y1 - self.y0
-
-    @property
-    def origin(self) -> np.ndarray:
-        return np.array([self.x0, self.y0], dtype=np.float64)
 
 
 class WarpExpressionEngine:
@@ -116,7 +94,7 @@ class WarpExpressionEngine:
         eye_distance = face1.eye_distance
         ring = _ring(face1.landmarks, moved, eye_distance)
         box = _crop_box(ring, w, h)
-        preview_box = box.xywh
+        preview_box = box.box
         crop = first[box.slices]
         report(Progress(2, STEPS, "Warping the face", crop, preview_box))
 
@@ -253,15 +231,15 @@ def _resample_closed(polygon: np.ndarray, count: int) -> np.ndarray:
     )
 
 
-def _crop_box(ring: np.ndarray, width: int, height: int) -> _Box:
+def _crop_box(ring: np.ndarray, width: int, height: int) -> Crop:
     lo = np.floor(ring.min(0)).astype(int) - CROP_PAD
     hi = np.ceil(ring.max(0)).astype(int) + CROP_PAD + 1
-    return _Box(
+    return Crop(
         max(0, int(lo[0])), max(0, int(lo[1])), min(width, int(hi[0])), min(height, int(hi[1]))
     )
 
 
-def _mesh_points(landmarks: np.ndarray, ring: np.ndarray, box: _Box) -> np.ndarray:
+def _mesh_points(landmarks: np.ndarray, ring: np.ndarray, box: Crop) -> np.ndarray:
     """Landmarks, ring and the crop's corners, in crop pixels (ring and corners fixed)."""
     w, h = box.x1 - box.x0, box.y1 - box.y0
     local_ring = np.clip(ring - box.origin, 0, [w - 1, h - 1])
@@ -269,7 +247,7 @@ def _mesh_points(landmarks: np.ndarray, ring: np.ndarray, box: _Box) -> np.ndarr
     return np.concatenate([landmarks - box.origin, local_ring, corners])
 
 
-def _skin(first: np.ndarray, moved: np.ndarray, ring: np.ndarray, box: _Box,
+def _skin(first: np.ndarray, moved: np.ndarray, ring: np.ndarray, box: Crop,
           eye_distance: float) -> np.ndarray:
     """Inside the ring, but not the mouth or the eyes (which may fold as they close)."""
     shape = (box.y1 - box.y0, box.x1 - box.x0)

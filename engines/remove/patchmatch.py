@@ -17,10 +17,11 @@ import numpy as np
 
 from engines.arrays import make_ops
 from engines.base import CancelToken, Progress, Report, ignore_progress
+from engines.crop import Crop
 from engines.device import resolve_device
 from engines.remove.onion import onion_fill
 from engines.remove.patchfield import PatchField, fit_projection, search_radius
-from engines.remove.planning import Crop, Level, build_pyramid, plan_crops
+from engines.remove.planning import Level, build_pyramid, plan_crops
 from engines.remove.request import RemoveRequest, RemoveResult
 
 
@@ -99,10 +100,9 @@ class _StepCounter:
 
     def advance(self, message: str, preview: np.ndarray, crop: Crop, steps: int = 1) -> None:
         self.step += steps
-        box = (crop.x0, crop.y0, crop.x1 - crop.x0, crop.y1 - crop.y0)
         # A copy: on the CPU the preview is the working buffer itself, which the next
         # vote rewrites while a window on another thread may still be drawing it.
-        self.report(Progress(self.step, self.total, message, preview.copy(), box))
+        self.report(Progress(self.step, self.total, message, preview.copy(), crop.box))
 
 
 def _refined(level: Level, depth: int, schedule: Schedule) -> bool:

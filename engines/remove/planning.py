@@ -13,34 +13,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-
-@dataclass(frozen=True)
-class Crop:
-    """A region of the photo, (y0, y1, x0, x1), holding whole holes and their context."""
-
-    y0: int
-    y1: int
-    x0: int
-    x1: int
-
-    @property
-    def slices(self) -> tuple[slice, slice]:
-        return slice(self.y0, self.y1), slice(self.x0, self.x1)
-
-    @property
-    def area(self) -> int:
-        return (self.y1 - self.y0) * (self.x1 - self.x0)
-
-    def overlaps(self, other: Crop) -> bool:
-        return not (
-            self.y1 <= other.y0 or other.y1 <= self.y0 or self.x1 <= other.x0 or other.x1 <= self.x0
-        )
-
-    def union(self, other: Crop) -> Crop:
-        return Crop(
-            min(self.y0, other.y0), max(self.y1, other.y1),
-            min(self.x0, other.x0), max(self.x1, other.x1),
-        )
+from engines.crop import Crop
 
 
 def plan_crops(
@@ -62,7 +35,7 @@ def plan_crops(
         pad = max(min_pad, int(context * max(cw, ch)))
         while True:
             crop = Crop(
-                max(0, y - pad), min(h, y + ch + pad), max(0, x - pad), min(w, x + cw + pad)
+                max(0, x - pad), max(0, y - pad), min(w, x + cw + pad), min(h, y + ch + pad)
             )
             whole = crop.area == h * w
             usable = crop.area - np.count_nonzero(blocked[crop.slices])
