@@ -74,7 +74,7 @@ def cmd_train_harmonizer(args: argparse.Namespace) -> int:
     try:
         _, shown = run_engine("training", lambda report, token: train(
             photos, masks, out, steps=args.steps, size=args.size, batch=args.batch,
-            resume=args.resume, report=report, token=token, seed=args.seed))
+            resume=args.resume, report=report, cancel=token, seed=args.seed))
     except Cancelled:
         say(f"Stopped; the model so far is in {out} (continue with --resume).")
         return EXIT_CANCELLED

@@ -168,7 +168,7 @@ def cmd_train_translate(args: argparse.Namespace) -> int:
         f"the model goes to {out}.")
     try:
         _, shown = run_engine("training", lambda report, token: train(
-            sources, targets, out, settings, resume=args.resume, report=report, token=token,
+            sources, targets, out, settings, resume=args.resume, report=report, cancel=token,
             preview_dir=preview_dir))
     except Cancelled:
         say(f"Stopped; the model so far is in {out} (continue with --resume).")

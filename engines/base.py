@@ -1,15 +1,19 @@
-"""The engine contract shared by every operation (see DESIGN.md, "The engine contract").
+"""The engine contract shared by every operation (docs/ARCHITECTURE.md, "The contract").
 
-Engines are plain callables driven by the CLI, the tests and the Qt job runner alike,
-so progress, cancellation and user-facing errors are expressed here without any
-knowledge of threads or widgets.
+Engines are driven by the CLI, the tests and the Qt job runner alike, so progress,
+cancellation and user-facing errors are expressed here without any knowledge of threads
+or widgets. ``Engine.run`` does once what every engine needs around its own work (a
+cancel token when none is given, the request's checks, the device, the time it took);
+an engine implements only ``compute``.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import ClassVar, Generic, TypeVar
 
 import numpy as np
 
@@ -89,3 +93,76 @@ class EngineUnavailable(EngineError):
 
 class DeviceUnavailable(EngineError):
     """The requested compute device does not exist on this machine."""
+
+
+@dataclass(frozen=True, eq=False, kw_only=True)
+class Request:
+    """What every request holds besides its own fields: where the user wants it computed.
+
+    ``device`` is a preference ("auto", "cpu", "cuda", "cuda:1", "mps"; None means
+    ``TRANSFIGURE_DEVICE`` or auto). Requests are frozen dataclasses with defaults that
+    work; each one says in ``validate`` what no engine of its operation could process.
+    """
+
+    device: str | None = None
+
+    def validate(self) -> None:
+        """Raise ``InvalidInput`` with a sentence for the user; called before any work."""
+        raise NotImplementedError(f"{type(self).__name__} does not say what it accepts")
+
+
+@dataclass(frozen=True, eq=False, kw_only=True)
+class Result:
+    """What every result holds besides its own fields: where it ran and how long it took.
+
+    ``Engine.run`` stamps both, so an engine's ``compute`` leaves them at their defaults.
+    """
+
+    device: str = "cpu"
+    seconds: float = 0.0
+
+
+RequestT = TypeVar("RequestT", bound=Request)
+ResultT = TypeVar("ResultT", bound=Result)
+
+
+class Engine(Generic[RequestT, ResultT]):
+    """One way of doing an operation: ``run(request, report, cancel) -> result``.
+
+    Subclasses set ``name`` (as the registry lists it) and implement ``compute``. Engines
+    whose numerics are numpy and OpenCV only set ``cpu_only``: they never ask for a GPU,
+    which on a machine that has one would import torch for nothing.
+    """
+
+    name: ClassVar[str] = ""
+    cpu_only: ClassVar[bool] = False
+
+    def run(
+        self,
+        request: RequestT,
+        report: Report = ignore_progress,
+        cancel: CancelToken | None = None,
+    ) -> ResultT:
+        """Check the request, pick the device, compute, and stamp the device and time."""
+        started = time.perf_counter()
+        cancel = cancel or CancelToken()
+        request.validate()
+        device = self.device_for(request)
+        result = self.compute(request, device, report, cancel)
+        return replace(result, device=device, seconds=time.perf_counter() - started)
+
+    def device_for(self, request: RequestT) -> str:
+        """The device this run computes on; an explicit request that cannot be met is an
+        error (``DeviceUnavailable``)."""
+        if self.cpu_only:
+            return "cpu"
+        from engines.device import resolve_device  # device imports this module
+
+        return resolve_device(request.device)
+
+    def compute(
+        self, request: RequestT, device: str, report: Report, cancel: CancelToken
+    ) -> ResultT:
+        """The engine's own work on a checked request; ``report`` progress and poll
+        ``cancel`` at cheap points."""
+        raise NotImplementedError

@@ -335,7 +335,7 @@ def _train(source: Path, target: Path, out: Path, settings, resume: bool, previe
             raise InvalidInput(f"Found {len(found)} photo(s) in {folder}; training needs at "
                                "least two in each folder.")
     out.parent.mkdir(parents=True, exist_ok=True)
-    return train(sources, targets, out, settings, resume=resume, report=report, token=token,
+    return train(sources, targets, out, settings, resume=resume, report=report, cancel=token,
                  preview_dir=previews, data_note=f"trained in the app from {source} and "
                                                  f"{target}")
 

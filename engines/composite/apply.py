@@ -17,15 +17,13 @@ bit for bit.
 
 from __future__ import annotations
 
-import math
-import time
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
 from engines import registry
-from engines.base import CancelToken, InvalidInput, Progress, Report, ignore_progress
+from engines.base import CancelToken, Engine, InvalidInput, Progress, Report
 from engines.blend import blend_by_alpha
 from engines.composite.light import guide_to_photo_gains, relight
 from engines.composite.request import (
@@ -33,11 +31,9 @@ from engines.composite.request import (
     CompositeRequest,
     CompositeResult,
     HarmonizeRequest,
-    Placement,
 )
 
 STEP_UNITS = 100  # progress units per step, so sub-engines move the bar smoothly
-MIN_SIDE = 2  # px: a pasted object smaller than this cannot be seen, let alone filled
 
 
 @dataclass(frozen=True)
@@ -51,8 +47,10 @@ class Pasted:
 
 
 def place_object(request: CompositeRequest) -> Pasted:
-    """Cut the box from the guide, flip and scale it, and clip it to the target."""
-    _validate(request)
+    """Cut the box from the guide, flip and scale it, and clip it to the target.
+
+    The request must have passed ``validate`` (``Engine.run`` sees to that).
+    """
     bx, by, bw, bh = request.source_box
     place = request.place
     pixels = request.guide[by : by + bh, bx : bx + bw]
@@ -81,43 +79,6 @@ def place_object(request: CompositeRequest) -> Pasted:
                   np.ones(clipped_mask.shape, bool))
 
 
-def _validate(request: CompositeRequest) -> None:
-    target, guide, mask = request.target, request.guide, request.object_mask
-    for name, image in (("photo", target), ("guide photo", guide)):
-        if image.ndim != 3 or image.shape[2] != 3:
-            raise InvalidInput(f"The {name} must be an RGB image.", f"shape {image.shape}")
-    if mask.shape != guide.shape[:2]:
-        raise InvalidInput("The object's mask does not match the guide photo's size.")
-    gh, gw = guide.shape[:2]
-    bx, by, bw, bh = request.source_box
-    if bw < 1 or bh < 1 or bx < 0 or by < 0 or bx + bw > gw or by + bh > gh:
-        raise InvalidInput(
-            f"The box ({bx}, {by}, {bw}×{bh}) is not inside the {gw}×{gh} guide photo.")
-    inside = np.asarray(mask[by : by + bh, bx : bx + bw]) >= 0.5
-    if not inside.any():
-        raise InvalidInput("No object was found in the box: segment it first, or paint it "
-                           "with keep strokes.")
-    place: Placement = request.place
-    if not (place.scale_x > 0 and place.scale_y > 0) or not all(
-        math.isfinite(v) for v in (place.x, place.y, place.scale_x, place.scale_y)
-    ):
-        raise InvalidInput("The object's scale must be a positive number.")
-    ys, xs = np.nonzero(inside)
-    ow = (xs.max() - xs.min() + 1) * place.scale_x
-    oh = (ys.max() - ys.min() + 1) * place.scale_y
-    th, tw = target.shape[:2]
-    if ow > tw or oh > th:
-        raise InvalidInput(
-            f"The object ({ow:.0f}×{oh:.0f} px at this scale) is larger than the photo "
-            f"({tw}×{th}); scale it down.")
-    if min(ow, oh) < MIN_SIDE:
-        raise InvalidInput("At this scale the object is smaller than 2 pixels; scale it up.")
-    if not 0.0 <= request.strength <= 1.0:
-        raise InvalidInput("The harmonization strength must be between 0 and 1.")
-    if request.feather < 0:
-        raise InvalidInput("The soft edge cannot be negative.")
-
-
 def _disk(radius: int) -> np.ndarray:
     return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
 
@@ -133,19 +94,17 @@ def object_alpha(hard: np.ndarray, feather: float) -> np.ndarray:
     return np.clip((inside - trim) / max(feather, 0.5), 0.0, 1.0).astype(np.float32)
 
 
-class GuidedCompositeEngine:
-    """Paste → fill the gaps (a Remove engine) → harmonize (a harmonize engine) → blend."""
+class GuidedCompositeEngine(Engine[CompositeRequest, CompositeResult]):
+    """Paste → fill the gaps (a Remove engine) → harmonize (a harmonize engine) → blend.
+
+    It computes little itself, but its sub-engines run on the device it resolved.
+    """
 
     name = "guided"
 
-    def run(
-        self,
-        request: CompositeRequest,
-        report: Report = ignore_progress,
-        cancel: CancelToken | None = None,
+    def compute(
+        self, request: CompositeRequest, device: str, report: Report, cancel: CancelToken
     ) -> CompositeResult:
-        started = time.perf_counter()
-        cancel = cancel or CancelToken()
         target = np.ascontiguousarray(request.target, dtype=np.float32)
         pasted = place_object(request)
         x, y, w, h = pasted.region
@@ -166,20 +125,21 @@ class GuidedCompositeEngine:
             target[y : y + h, x : x + w], pixels, alpha[y : y + h, x : x + w]),
             preview_box=pasted.region))
         cancel.raise_if_set()
-        filled = self._fill(request, target, hole, hidden & ~hole, report, cancel)
+        filled = self._fill(request, device, target, hole, hidden & ~hole, report, cancel)
         composite = blend_by_alpha(filled, layer, alpha)
         cancel.raise_if_set()
         report(Progress(2 * STEP_UNITS, 3 * STEP_UNITS, "Harmonizing the object"))
         if request.harmonize != "none" and request.strength > 0:
             engine = registry.get("harmonize", request.harmonize).load()()
             composite = engine.run(
-                HarmonizeRequest(composite, alpha, strength=request.strength, seed=request.seed),
+                HarmonizeRequest(composite, alpha, strength=request.strength, seed=request.seed,
+                                 device=device),
                 _sub_report(report, 2, 3, "Harmonizing the object"), cancel,
             ).image
         region = _bounds(hole | (alpha > 0))
         report(Progress(3 * STEP_UNITS, 3 * STEP_UNITS, "Done",
                         preview=composite[_slices(region)], preview_box=region))
-        return CompositeResult(composite, alpha, region, time.perf_counter() - started)
+        return CompositeResult(composite, alpha, region)
 
     @staticmethod
     def _relit(request: CompositeRequest, pixels: np.ndarray, target: np.ndarray,
@@ -191,8 +151,9 @@ class GuidedCompositeEngine:
         gains = guide_to_photo_gains(request.guide, request.object_mask, target, covered)
         return relight(pixels, gains, request.strength)
 
-    def _fill(self, request: CompositeRequest, target: np.ndarray, hole: np.ndarray,
-              avoid: np.ndarray, report: Report, cancel: CancelToken) -> np.ndarray:
+    def _fill(self, request: CompositeRequest, device: str, target: np.ndarray,
+              hole: np.ndarray, avoid: np.ndarray, report: Report,
+              cancel: CancelToken) -> np.ndarray:
         """The target with the band (and box) filled from its own surroundings."""
         if not hole.any():
             return target
@@ -204,7 +165,7 @@ class GuidedCompositeEngine:
         engine = registry.get("remove", request.remove_engine).load()()
         result = engine.run(
             RemoveRequest(target, hole, avoid=avoid if avoid.any() else None,
-                          seed=request.seed),
+                          seed=request.seed, device=device),
             _sub_report(report, 1, 3, "Filling around the object"), cancel,
         )
         return result.image

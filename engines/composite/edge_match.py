@@ -56,7 +56,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from engines.base import CancelToken, Report, ignore_progress
+from engines.base import CancelToken, Engine, Report
 from engines.composite.harmonize import CLIPPED, Work, run_shift, to_lab
 from engines.composite.request import HarmonizeRequest, HarmonizeResult
 
@@ -69,18 +69,16 @@ MIN_PAIRS = 20  # fewer pairs than this say nothing
 ITERATIONS = 30
 
 
-class EdgeMatchHarmonizer:
+class EdgeMatchHarmonizer(Engine[HarmonizeRequest, HarmonizeResult]):
     """Takes back the colour step the object's outline shows consistently, shrunk."""
 
     name = "edge"
+    cpu_only = True
 
-    def run(
-        self,
-        request: HarmonizeRequest,
-        report: Report = ignore_progress,
-        cancel: CancelToken | None = None,
+    def compute(
+        self, request: HarmonizeRequest, device: str, report: Report, cancel: CancelToken
     ) -> HarmonizeResult:
-        return run_shift(request, report, cancel or CancelToken(), edge_shift,
+        return run_shift(request, report, cancel, edge_shift,
                          "Taking back the object's colour shift")
 
 

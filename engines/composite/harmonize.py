@@ -47,14 +47,13 @@ mask is 0 are the photo's own, bit for bit.
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
-from engines.base import CancelToken, InvalidInput, Progress, Report, ignore_progress
+from engines.base import CancelToken, Engine, InvalidInput, Progress, Report
 from engines.composite.request import Box, HarmonizeRequest, HarmonizeResult
 
 WORK_PIXELS = 512 * 512  # measuring and solving resolution cap (the result is full size)
@@ -80,23 +79,21 @@ LUMA = np.array([0.2126, 0.7152, 0.0722], np.float32)
 # --------------------------------------------------------------------------- engines
 
 
-class ReinhardHarmonizer:
+class ReinhardHarmonizer(Engine[HarmonizeRequest, HarmonizeResult]):
     """Moves the object's tone towards its surroundings', as far as the difference is news."""
 
     name = "reinhard"
+    cpu_only = True
     blend_edges = False  # the gradient-domain edge blend (PoissonHarmonizer)
 
     def __init__(self, cast: bool = False) -> None:
         """``cast``: also shift a/b by the agreed colour cast (off: see the module notes)."""
         self.cast = cast
 
-    def run(
-        self,
-        request: HarmonizeRequest,
-        report: Report = ignore_progress,
-        cancel: CancelToken | None = None,
+    def compute(
+        self, request: HarmonizeRequest, device: str, report: Report, cancel: CancelToken
     ) -> HarmonizeResult:
-        return run_shift(request, report, cancel or CancelToken(),
+        return run_shift(request, report, cancel,
                          lambda work: transfer_shift(work, self.cast),
                          "Matching tone and colour cast", self.blend_edges)
 
@@ -118,14 +115,13 @@ def run_shift(
 ) -> HarmonizeResult:
     """What every classic harmonizer does around its own ``measure`` of a Lab shift.
 
-    Check the request, crop around the object, add ``measure(work)`` (L, a, b) to the
+    Crop around the object of a checked request, add ``measure(work)`` (L, a, b) to the
     object, optionally blend its edge in the gradient domain, apply at full size by the
     mask (scaled by the strength) and report previews of the crop on the way.
     """
-    started = time.perf_counter()
-    image, alpha = validate(request)
+    image, alpha = as_float32(request)
     if request.strength == 0:
-        return HarmonizeResult(image.copy(), time.perf_counter() - started)
+        return HarmonizeResult(image.copy())
     work = work_crop(image, alpha)
     total = 3 if poisson else 2
     report(Progress(0, total, "Measuring the object and its surroundings"))
@@ -151,36 +147,13 @@ def run_shift(
     result = apply_shift(image, alpha * np.float32(request.strength), work, shift, field)
     x, y, w, h = work.box
     report(Progress(total, total, "Done", result[y:y + h, x:x + w], work.box))
-    return HarmonizeResult(result, time.perf_counter() - started)
+    return HarmonizeResult(result)
 
 
-def validate(request: HarmonizeRequest) -> tuple[np.ndarray, np.ndarray]:
-    """The image as float32 and the mask as float32 alpha, or a sentence for the user."""
+def as_float32(request: HarmonizeRequest) -> tuple[np.ndarray, np.ndarray]:
+    """The checked request's image and mask as float32 (no copy when they already are)."""
     image = np.asarray(request.image)
-    mask = np.asarray(request.mask)
-    if image.ndim != 3 or image.shape[2] != 3:
-        raise InvalidInput("The photo must be an RGB image.", f"shape {image.shape}")
-    if mask.ndim != 2 or mask.shape != image.shape[:2]:
-        mh, mw = (mask.shape + (0, 0))[:2]
-        raise InvalidInput(
-            f"The mask is {mw}×{mh} but the photo is {image.shape[1]}×{image.shape[0]}.",
-            f"mask shape {mask.shape}, photo shape {image.shape}",
-        )
-    if not 0.0 <= float(request.strength) <= 1.0:
-        raise InvalidInput(f"The strength must be between 0 and 1, not {request.strength}.")
-    alpha = mask.astype(np.float32, copy=False)
-    low, high = float(alpha.min()), float(alpha.max())
-    if not (low >= 0.0 and high <= 1.0):  # also refuses NaN
-        raise InvalidInput(
-            "The mask must hold values between 0 (background) and 1 (object).",
-            f"mask values from {low} to {high}",
-        )
-    if high == 0.0:
-        raise InvalidInput("The mask is empty: mark the pasted object to harmonize first.")
-    if low > 0.0:
-        raise InvalidInput(
-            "The mask covers the whole photo, so there is no background to match the object to."
-        )
+    alpha = np.asarray(request.mask).astype(np.float32, copy=False)
     return np.asarray(image, dtype=np.float32), alpha
 
 
@@ -201,7 +174,7 @@ class Work:
 def work_crop(image: np.ndarray, alpha: np.ndarray) -> Work:
     """Crop the object with room for its ring, and shrink the crop to WORK_PIXELS."""
     box = _bounding_box(alpha > 0)
-    assert box is not None  # validate() refused empty masks
+    assert box is not None  # the request's validate() refused empty masks
     margin = int(math.ceil(RING * math.sqrt(float(alpha.sum())))) + 2
     h, w = alpha.shape
     y0, y1 = max(0, box[0] - margin), min(h, box[1] + margin)

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import os
-import time
 from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
@@ -28,15 +27,13 @@ import numpy as np
 
 from engines.base import (
     CancelToken,
+    Engine,
     EngineError,
     EngineUnavailable,
-    InvalidInput,
     Progress,
     Report,
-    ignore_progress,
 )
 from engines.composite.request import HarmonizeRequest, HarmonizeResult
-from engines.device import resolve_device
 from engines.model_files import (
     check_model_kind,
     damaged_model,
@@ -386,45 +383,25 @@ def predict_transform(
     return matrix.float().cpu().numpy(), output
 
 
-class NetHarmonizer:
+class NetHarmonizer(Engine[HarmonizeRequest, HarmonizeResult]):
     """Harmonizes with the trained network; needs torch and a model file."""
 
     name = "net"
 
-    def __init__(self, model: str | os.PathLike[str] | None = None,
-                 regularisation: float = REGULARISATION, flip: bool = True) -> None:
-        """``model``: a model file; by default ``TRANSFIGURE_HARMONIZER`` or the shipped one."""
-        self.model = model
+    def __init__(self, regularisation: float = REGULARISATION, flip: bool = True) -> None:
         self.regularisation = regularisation
         self.flip = flip
 
-    def model_path(self) -> Path:
-        path = find_model(self.model)
-        if path is None:
-            candidates = model_candidates(self.model)
-            if len(candidates) == 1:
-                raise _missing(candidates[0])
-            raise EngineUnavailable(
-                f"No harmonization model was found. {FIX}",
-                "looked in: " + ", ".join(str(p) for p in candidates),
-            )
-        return path
-
-    def run(
-        self,
-        request: HarmonizeRequest,
-        report: Report = ignore_progress,
-        cancel: CancelToken | None = None,
+    def compute(
+        self, request: HarmonizeRequest, device: str, report: Report, cancel: CancelToken
     ) -> HarmonizeResult:
-        started = time.perf_counter()
-        cancel = cancel or CancelToken()
-        image, mask = _validated(request)
+        image = np.asarray(request.image).astype(np.float32, copy=False)
+        mask = np.asarray(request.mask).astype(np.float32, copy=False)
         result = image.copy()
         if request.strength == 0:
-            return HarmonizeResult(result, time.perf_counter() - started)
-        device = resolve_device(request.device)
+            return HarmonizeResult(result)
         report(Progress(0, 3, "Loading the harmonization model"))
-        net, meta = _cached_model(self.model_path(), device)
+        net, meta = _cached_model(model_path(request.model), device)
         resolution = int(meta.get("resolution", 256))
         cancel.raise_if_set()
 
@@ -444,22 +421,17 @@ class NetHarmonizer:
         result[inside] = np.clip(changed, 0, 1)
         report(Progress(2, 3, "Applying the colour change", output, (x0, y0, x1 - x0, y1 - y0)))
         report(Progress(3, 3, "Done"))
-        return HarmonizeResult(result, time.perf_counter() - started)
+        return HarmonizeResult(result)
 
 
-def _validated(request: HarmonizeRequest) -> tuple[np.ndarray, np.ndarray]:
-    """The inputs as float32 (no copy when they already are), or a sentence saying why not."""
-    image = np.asarray(request.image)
-    mask = np.asarray(request.mask)
-    if image.ndim != 3 or image.shape[2] != 3:
-        raise InvalidInput("The photo must be an RGB image.", f"shape {image.shape}")
-    if mask.shape != image.shape[:2]:
-        raise InvalidInput(
-            f"The mask is {mask.shape[1]}×{mask.shape[0]} but the photo is "
-            f"{image.shape[1]}×{image.shape[0]}."
+def model_path(explicit: str | os.PathLike[str] | None = None) -> Path:
+    path = find_model(explicit)
+    if path is None:
+        candidates = model_candidates(explicit)
+        if len(candidates) == 1:
+            raise _missing(candidates[0])
+        raise EngineUnavailable(
+            f"No harmonization model was found. {FIX}",
+            "looked in: " + ", ".join(str(p) for p in candidates),
         )
-    if not 0.0 <= request.strength <= 1.0:
-        raise InvalidInput(f"The strength must be between 0 and 1 (got {request.strength}).")
-    if not (mask > 0).any():
-        raise InvalidInput("The mask is empty: there is no object to harmonize.")
-    return image.astype(np.float32, copy=False), mask.astype(np.float32, copy=False)
+    return path

@@ -15,7 +15,6 @@ photo) and a guided filter puts the outline back onto the full-resolution edges.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
@@ -25,21 +24,19 @@ import numpy as np
 
 from engines.base import (
     CancelToken,
+    Engine,
     EngineError,
     EngineUnavailable,
     InvalidInput,
     Progress,
     Report,
-    ignore_progress,
 )
 from engines.composite.request import Box, SegmentRequest, SegmentResult
 from engines.crop import Crop
-from engines.device import resolve_device
 
 if TYPE_CHECKING:
     import torch
 
-MIN_BOX_SIDE = 8  # px; GrabCut's colour models need some pixels, users need a visible box
 WORK_PIXELS = 60_000  # crop size the graph cut iterates on (cost grows faster than linearly)
 CONVERGED = 0.001  # an iteration that moves less than this share of the crop ends the cut
 MARGIN_FRACTION = 0.25  # background ring around the box, as a fraction of its longer side
@@ -59,49 +56,6 @@ NOTHING_STANDS_OUT = (
 
 
 # ------------------------------------------------------------------- shared pieces
-
-
-def check_request(request: SegmentRequest) -> Crop:
-    """The box clipped to the photo, or InvalidInput with a sentence the user understands.
-
-    A box dragged past the photo's edge is clipped rather than refused: the user meant
-    "up to the edge". Boxes that miss the photo or are too small to hold an object are
-    refused, as are strokes that do not match the photo.
-    """
-    image = request.image
-    if image.ndim != 3 or image.shape[2] != 3:
-        raise InvalidInput("The guide photo must be an RGB image.", f"shape {image.shape}")
-    h, w = image.shape[:2]
-    try:
-        x, y, bw, bh = (int(v) for v in request.box)
-    except (TypeError, ValueError) as exc:
-        raise InvalidInput("The box must be four whole numbers: x, y, width, height.",
-                           repr(request.box)) from exc
-    if bw <= 0 or bh <= 0:
-        raise InvalidInput("The box is empty: drag a rectangle around the object.",
-                           f"box {request.box}")
-    x0, y0, x1, y1 = max(0, x), max(0, y), min(w, x + bw), min(h, y + bh)
-    if x1 <= x0 or y1 <= y0:
-        raise InvalidInput(
-            f"The box lies outside the {w}×{h} photo; draw it around an object in the photo.",
-            f"box {request.box}",
-        )
-    if x1 - x0 < MIN_BOX_SIDE or y1 - y0 < MIN_BOX_SIDE:
-        raise InvalidInput(
-            f"The box is too small ({x1 - x0}×{y1 - y0} pixels inside the photo); draw it at "
-            f"least {MIN_BOX_SIDE} pixels wide and high around the object.",
-            f"box {request.box}",
-        )
-    for name, strokes in (("keep", request.keep), ("drop", request.drop)):
-        if strokes is not None and strokes.shape != (h, w):
-            raise InvalidInput(
-                f"The {name} strokes do not match the photo's size.",
-                f"strokes {strokes.shape}, photo {(h, w)}",
-            )
-    if request.iterations < 1:
-        raise InvalidInput("Segmentation needs at least one iteration.",
-                           f"iterations = {request.iterations}")
-    return Crop(x0, y0, x1, y1)
 
 
 def crop_around(box: Crop, shape: tuple[int, int]) -> Crop:
@@ -376,20 +330,16 @@ def _upsample(work: _Work, image: np.ndarray, box: Crop) -> np.ndarray:
     return refined[by0 - py0:by0 - py0 + bh, bx0 - px0:bx0 - px0 + bw] > 0.5
 
 
-class GrabCutSegmenter:
+class GrabCutSegmenter(Engine[SegmentRequest, SegmentResult]):
     """Colour-model graph cut started from the box (Rother et al. 2004); needs no weights."""
 
     name = "grabcut"
+    cpu_only = True
 
-    def run(
-        self,
-        request: SegmentRequest,
-        report: Report = ignore_progress,
-        token: CancelToken | None = None,
+    def compute(
+        self, request: SegmentRequest, device: str, report: Report, cancel: CancelToken
     ) -> SegmentResult:
-        started = time.perf_counter()
-        box = check_request(request)
-        token = token or CancelToken()
+        box = request.box_in_photo()
         work = _prepare(request, box)
         if not (_foreground(work.labels)[work.inside.slices]).any():
             raise InvalidInput("The drop strokes cover the whole box; nothing is left to cut "
@@ -401,7 +351,7 @@ class GrabCutSegmenter:
             cv2.grabCut(work.pixels, work.labels, None, bgd, fgd, 0, cv2.GC_INIT_WITH_MASK)
             previous = _foreground(work.labels)
             for i in range(request.iterations):
-                token.raise_if_set()
+                cancel.raise_if_set()
                 cv2.grabCut(work.pixels, work.labels, None, bgd, fgd, 1, cv2.GC_EVAL)
                 if i == 0 and work.band is not None:
                     work.labels[work.band] = cv2.GC_PR_BGD
@@ -415,7 +365,7 @@ class GrabCutSegmenter:
                 previous = current
         except cv2.error as exc:  # too few pixels of one kind for a colour model
             raise InvalidInput(NOTHING_STANDS_OUT, str(exc)) from exc
-        token.raise_if_set()
+        cancel.raise_if_set()
         image = np.asarray(request.image)
         inside = _upsample(work, image, box)
         empty = NOTHING_STANDS_OUT
@@ -428,7 +378,7 @@ class GrabCutSegmenter:
         mask = _finish(request, box, inside, empty)
         report(Progress(total, total, "Segmented",
                         dimmed_preview(image[box.slices], mask[box.slices]), box.box))
-        return SegmentResult(mask, time.perf_counter() - started)
+        return SegmentResult(mask)
 
 
 # ---------------------------------------------------------------------- Mask R-CNN
@@ -499,28 +449,19 @@ def _model(device: str) -> Any:
     return model.eval().to(torch.device(device))
 
 
-class MaskRCNNSegmenter:
+class MaskRCNNSegmenter(Engine[SegmentRequest, SegmentResult]):
     """torchvision's COCO Mask R-CNN; takes the instance that best fills the box."""
 
     name = "maskrcnn"
 
-    def __init__(self, device: str | None = None) -> None:
-        self.device = device
-
-    def run(
-        self,
-        request: SegmentRequest,
-        report: Report = ignore_progress,
-        token: CancelToken | None = None,
+    def compute(
+        self, request: SegmentRequest, device: str, report: Report, cancel: CancelToken
     ) -> SegmentResult:
-        started = time.perf_counter()
-        box = check_request(request)
-        token = token or CancelToken()
+        box = request.box_in_photo()
         _require_weights()
-        device = resolve_device(self.device)
         report(Progress(0, 3, "Loading Mask R-CNN"))
         model = _load(device)
-        token.raise_if_set()
+        cancel.raise_if_set()
         crop = crop_around(box, request.image.shape[:2])
         ch, cw = crop.shape
         # The network resizes its input to about 800×1333 anyway; handing it a smaller
@@ -532,7 +473,7 @@ class MaskRCNNSegmenter:
             pixels = cv2.resize(pixels, size, interpolation=cv2.INTER_AREA)
         report(Progress(1, 3, "Finding objects"))
         masks, scores = _predict(model, pixels, device)
-        token.raise_if_set()
+        cancel.raise_if_set()
         sy, sx = pixels.shape[0] / ch, pixels.shape[1] / cw
         bx0, by0 = int((box.x0 - crop.x0) * sx), int((box.y0 - crop.y0) * sy)
         bx1 = max(bx0 + 1, int(np.ceil((box.x1 - crop.x0) * sx)))
@@ -553,7 +494,7 @@ class MaskRCNNSegmenter:
         report(Progress(3, 3, "Segmented",
                         dimmed_preview(np.asarray(request.image)[box.slices], mask[box.slices]),
                         box.box))
-        return SegmentResult(mask, time.perf_counter() - started)
+        return SegmentResult(mask)
 
 
 def _require_weights() -> None:

@@ -365,7 +365,7 @@ def train(
     width: int = DEFAULT_WIDTH,
     resume: bool = True,
     report: Report = ignore_progress,
-    token: CancelToken | None = None,
+    cancel: CancelToken | None = None,
     seed: int = 0,
     *,
     lr: float = 2e-4,
@@ -391,7 +391,7 @@ def train(
     """
     import torch
 
-    token = token or CancelToken()
+    cancel = cancel or CancelToken()
     if size % MULTIPLE:
         raise EngineError(f"The training size must be a multiple of {MULTIPLE} (got {size}).")
     rng = np.random.default_rng(seed)
@@ -403,7 +403,7 @@ def train(
     if len(photo_arrays) < 2:
         raise EngineError("Training needs at least two readable photos.",
                           f"{len(photos)} paths given, {len(photo_arrays)} readable")
-    token.raise_if_set()
+    cancel.raise_if_set()
 
     net = build_network(width)
     ema = build_network(width)
@@ -440,7 +440,7 @@ def train(
     net.train()
     try:
         while step < steps:
-            token.raise_if_set()
+            cancel.raise_if_set()
             comp, alpha, real = make_batch(photo_arrays, mask_arrays, size, batch, rng,
                                            pair_arrays)
             losses, output = compute_losses(net, comp, alpha, real)

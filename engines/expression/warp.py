@@ -16,13 +16,10 @@ photo's size hardly matters.
 
 from __future__ import annotations
 
-import math
-import time
-
 import cv2
 import numpy as np
 
-from engines.base import CancelToken, InvalidInput, Progress, Report, ignore_progress
+from engines.base import CancelToken, Engine, InvalidInput, Progress, Report
 from engines.blend import blend_by_alpha
 from engines.crop import Crop
 from engines.expression.mesh import folds, remap, tps_maps, warp_maps
@@ -50,30 +47,27 @@ STEPS = 6
 FEATURE_SLACK = 0.1  # eye distances around mouth and eyes where a warp may fold
 
 
-class WarpExpressionEngine:
+class WarpExpressionEngine(Engine[ExpressionRequest, ExpressionResult]):
     """Gives the first photo's face the second's expression by warping its landmarks."""
 
     name = "warp"
+    cpu_only = True  # dlib and OpenCV
 
     def __init__(self, detector: str = "hog") -> None:
         """``detector``: "hog" (fast) or "cnn" (dlib's MMOD: turned faces, but slow)."""
         self.detector = detector
 
-    def run(
-        self,
-        request: ExpressionRequest,
-        report: Report = ignore_progress,
-        cancel: CancelToken | None = None,
+    def compute(
+        self, request: ExpressionRequest, device: str, report: Report, cancel: CancelToken
     ) -> ExpressionResult:
-        started = time.perf_counter()
-        cancel = cancel or CancelToken()
-        first, second = _validated(request)
+        first, second = (np.ascontiguousarray(photo, dtype=np.float32)
+                         for photo in (request.first, request.second))
         h, w = first.shape[:2]
         if request.strength == 0:
             cancel.raise_if_set()
             return ExpressionResult(
                 first.copy(), (0, 0, 0, 0), np.zeros((h, w), np.float32),
-                time.perf_counter() - started, ("At strength 0 the photo stays as it was.",),
+                notes=("At strength 0 the photo stays as it was.",),
             )
         notes: list[str] = []
 
@@ -148,31 +142,7 @@ class WarpExpressionEngine:
                 "face's shape."
             )
         report(Progress(STEPS, STEPS, "Done", blended, preview_box))
-        return ExpressionResult(
-            result, preview_box, blend_mask, time.perf_counter() - started, tuple(notes)
-        )
-
-
-def _validated(request: ExpressionRequest) -> tuple[np.ndarray, np.ndarray]:
-    """Both photos as float32 RGB, or a sentence saying what is wrong with the request."""
-    photos = []
-    for which, image in (("first", request.first), ("second", request.second)):
-        image = np.asarray(image)
-        if image.ndim != 3 or image.shape[2] != 3:
-            raise InvalidInput(f"The {which} photo must be a colour (RGB) image.",
-                               f"shape {image.shape}")
-        photos.append(np.ascontiguousarray(image, dtype=np.float32))
-    strength = request.strength
-    if not (isinstance(strength, int | float) and math.isfinite(strength) and 0 <= strength <= 1):
-        raise InvalidInput(
-            "The strength must be between 0 (the first face unchanged) and 1 (the second "
-            "face's expression).", f"strength {strength!r}",
-        )
-    for which, index in (("first", request.face_first), ("second", request.face_second)):
-        if index is not None and (not isinstance(index, int) or index < 0):
-            raise InvalidInput(f"The face chosen in the {which} photo must be a face number "
-                               "from the list of faces found.", f"index {index!r}")
-    return photos[0], photos[1]
+        return ExpressionResult(result, preview_box, blend_mask, notes=tuple(notes))
 
 
 def _pick_face(faces: list[Face], index: int | None, which: str, notes: list[str]) -> Face:

@@ -9,16 +9,14 @@ the coarse ones, scaled) and only search locally to sharpen the copied texture.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
 from engines.arrays import make_ops
-from engines.base import CancelToken, Progress, Report, ignore_progress
+from engines.base import CancelToken, Engine, Progress, Report
 from engines.crop import Crop
-from engines.device import resolve_device
 from engines.remove.onion import onion_fill
 from engines.remove.patchfield import PatchField, fit_projection, search_radius
 from engines.remove.planning import Level, build_pyramid, plan_crops
@@ -45,7 +43,7 @@ SCHEDULES = {
 }
 
 
-class PatchMatchEngine:
+class PatchMatchEngine(Engine[RemoveRequest, RemoveResult]):
     """Fills holes by copying and blending patches from the rest of the photo."""
 
     name = "patchmatch"
@@ -54,16 +52,9 @@ class PatchMatchEngine:
         """``backend``: "auto" (numpy on a CPU, torch on a GPU), "numpy" or "torch"."""
         self.backend = backend
 
-    def run(
-        self,
-        request: RemoveRequest,
-        report: Report = ignore_progress,
-        cancel: CancelToken | None = None,
+    def compute(
+        self, request: RemoveRequest, device: str, report: Report, cancel: CancelToken
     ) -> RemoveResult:
-        started = time.perf_counter()
-        request.validate()
-        cancel = cancel or CancelToken()
-        device = resolve_device(request.device)
         ops = make_ops(device, request.seed, self.backend)
         image = np.ascontiguousarray(request.image, dtype=np.float32)
         mask = np.asarray(request.mask, dtype=bool)
@@ -89,7 +80,7 @@ class PatchMatchEngine:
             hole = mask[crop.slices]
             result[crop.slices][hole] = crop_pixels[hole]
         report(Progress(total, total, "Done", result))
-        return RemoveResult(result, device, time.perf_counter() - started)
+        return RemoveResult(result)
 
 
 class _StepCounter:

@@ -6,11 +6,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from engines.base import InvalidInput
+from engines.base import InvalidInput, Request, Result
 
 
 @dataclass(frozen=True, eq=False)
-class RemoveRequest:
+class RemoveRequest(Request):
     """A hole to fill.
 
     ``mask`` is True where the distractor is; ``avoid`` (optional) is True where the
@@ -21,7 +21,6 @@ class RemoveRequest:
     mask: np.ndarray
     avoid: np.ndarray | None = None
     seed: int = 0
-    device: str | None = None
     patch_size: int = 7
     quality: str = "balanced"  # "fast" | "balanced" | "best"
 
@@ -50,9 +49,7 @@ class RemoveRequest:
 
 
 @dataclass(frozen=True, eq=False)
-class RemoveResult:
+class RemoveResult(Result):
     """The filled photo; pixels outside the mask are the request's own, bit for bit."""
 
     image: np.ndarray
-    device: str
-    seconds: float

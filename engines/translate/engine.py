@@ -12,14 +12,13 @@ torch is imported inside functions: ``engines.translate`` lists this engine at s
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import cv2
 import numpy as np
 
-from engines.base import CancelToken, InvalidInput, Progress, Report, ignore_progress
+from engines.base import CancelToken, Engine, Progress, Report
 from engines.translate.model_file import ModelInfo, load_model, resolve_model
 from engines.translate.networks import MULTIPLE
 from engines.translate.request import TranslateRequest, TranslateResult
@@ -131,38 +130,17 @@ def cached_model(path: Path, device: str) -> tuple[nn.Module, nn.Module, ModelIn
     return _LOADED[key]
 
 
-def _validated(image: np.ndarray) -> np.ndarray:
-    if image.ndim != 3 or image.shape[2] != 3 or min(image.shape[:2]) < 1:
-        raise InvalidInput("Translate needs an RGB image.", f"shape {image.shape}")
-    if min(image.shape[:2]) < MULTIPLE:
-        raise InvalidInput(f"The image is too small to translate (at least {MULTIPLE} pixels "
-                           "on each side).", f"shape {image.shape}")
-    return np.clip(image.astype(np.float32, copy=False), 0, 1)
-
-
-class TranslateEngine:
+class TranslateEngine(Engine[TranslateRequest, TranslateResult]):
     """Attention-guided translation with a ch. 4 model file (shipped or user-trained)."""
 
     name = "attention-gan"
 
-    def __init__(self, model: str | Path | None = None) -> None:
-        """``model``: a name or file used when the request names none."""
-        self.model = model
-
-    def run(
-        self,
-        request: TranslateRequest,
-        report: Report = ignore_progress,
-        cancel: CancelToken | None = None,
+    def compute(
+        self, request: TranslateRequest, device: str, report: Report, cancel: CancelToken
     ) -> TranslateResult:
-        from engines.device import resolve_device
-
-        started = time.perf_counter()
-        cancel = cancel or CancelToken()
-        image = _validated(request.image)
-        device = resolve_device(request.device)
+        image = np.clip(request.image.astype(np.float32, copy=False), 0, 1)
         report(Progress(0, 3, "Loading the translation model"))
-        path = resolve_model(request.model if request.model is not None else self.model)
+        path = resolve_model(request.model)
         translator, attention, info = cached_model(path, device)
         cancel.raise_if_set()
         h, w = image.shape[:2]
@@ -177,4 +155,4 @@ class TranslateEngine:
         alpha[alpha < ATTENTION_FLOOR] = 0.0
         result = composite(image, initial, alpha)
         report(Progress(3, 3, "Done"))
-        return TranslateResult(result, initial, alpha, path.stem, time.perf_counter() - started)
+        return TranslateResult(result, initial, alpha, path.stem)

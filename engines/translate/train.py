@@ -352,7 +352,7 @@ def train(
     settings: TrainSettings = TrainSettings(),  # noqa: B008 (frozen dataclass)
     resume: bool = True,
     report: Report = ignore_progress,
-    token: CancelToken | None = None,
+    cancel: CancelToken | None = None,
     preview_dir: Path | None = None,
     data_note: str = "",
 ) -> Path:
@@ -367,7 +367,7 @@ def train(
 
     from engines.device import resolve_device
 
-    token = token or CancelToken()
+    cancel = cancel or CancelToken()
     device = resolve_device(settings.device)
     amp = device.startswith("cuda")
     report(Progress(0, settings.total, "Loading photos"))
@@ -379,7 +379,7 @@ def train(
             raise EngineError(f"Training needs at least two readable {name} photos at least "
                               f"{settings.size // 2} pixels on their short side.",
                               f"{len(given)} paths given, {len(photos)} readable")
-    token.raise_if_set()
+    cancel.raise_if_set()
 
     nets = build_nets(settings, device)
     step, history, inductions = 0, [], [Induction(), Induction()]
@@ -407,7 +407,7 @@ def train(
 
     try:
         while step < settings.total:
-            token.raise_if_set()
+            cancel.raise_if_set()
             if settings.stage_of(step) != stage:
                 stage = settings.stage_of(step)
                 resumed = saved_state is not None and saved_state["stage"] == stage

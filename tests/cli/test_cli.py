@@ -349,7 +349,7 @@ FAKE_ENGINES = textwrap.dedent(
                     type(self).stopped_by_token = True
                     cancel.raise_if_set()
                 time.sleep(0.01)
-            return RemoveResult(request.image, "cpu", 0.0)
+            return RemoveResult(request.image)
     '''
 )
 

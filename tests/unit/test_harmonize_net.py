@@ -102,12 +102,12 @@ def test_tiny_net_learns_to_undo_a_colour_cast(tiny_model) -> None:
     fitted, composite = np.array(losses).T
     assert np.mean(fitted[-10:]) < 0.5 * np.mean(fitted[:3])
     assert np.mean(fitted[-10:]) < 0.5 * np.mean(composite[-10:])
-    engine = hn.NetHarmonizer(model=path)
+    engine = hn.NetHarmonizer()
     rng = np.random.default_rng(123)  # held-out cases
     before, after = [], []
     for _ in range(6):
         comp, mask, real = cast_composite(rng)
-        out = engine.run(HarmonizeRequest(comp, mask)).image
+        out = engine.run(HarmonizeRequest(comp, mask, model=str(path))).image
         before.append(fg_mse(comp, real, mask))
         after.append(fg_mse(out, real, mask))
     assert np.mean(after) < 0.5 * np.mean(before)
@@ -119,7 +119,7 @@ def test_outside_the_mask_is_unchanged_bit_for_bit(tiny_model) -> None:
     mask = np.zeros((45, 61), np.float32)
     mask[10:30, 20:50] = 1.0
     mask[9, 20:50] = 0.3  # a soft edge
-    out = hn.NetHarmonizer(model=tiny_model[0]).run(HarmonizeRequest(image, mask)).image
+    out = hn.NetHarmonizer().run(HarmonizeRequest(image, mask, model=str(tiny_model[0]))).image
     assert out.dtype == np.float32 and out.shape == image.shape
     assert np.array_equal(out[mask == 0], image[mask == 0])
     assert not np.array_equal(out[mask == 1], image[mask == 1])
@@ -127,10 +127,11 @@ def test_outside_the_mask_is_unchanged_bit_for_bit(tiny_model) -> None:
 
 def test_strength_zero_is_the_identity(tiny_model) -> None:
     comp, mask, _ = cast_composite(np.random.default_rng(9))
-    engine = hn.NetHarmonizer(model=tiny_model[0])
-    assert np.array_equal(engine.run(HarmonizeRequest(comp, mask, strength=0.0)).image, comp)
-    half = engine.run(HarmonizeRequest(comp, mask, strength=0.5)).image
-    full = engine.run(HarmonizeRequest(comp, mask, strength=1.0)).image
+    engine, model = hn.NetHarmonizer(), str(tiny_model[0])
+    assert np.array_equal(
+        engine.run(HarmonizeRequest(comp, mask, strength=0.0, model=model)).image, comp)
+    half = engine.run(HarmonizeRequest(comp, mask, strength=0.5, model=model)).image
+    full = engine.run(HarmonizeRequest(comp, mask, strength=1.0, model=model)).image
     np.testing.assert_allclose(half, (comp + full) / 2, atol=1e-5)
 
 
@@ -220,7 +221,7 @@ def test_train_writes_a_model_resumes_and_cancels(tmp_path) -> None:
     token = CancelToken()
     token.cancel()
     with pytest.raises(Cancelled):
-        tr.train(photos, [mask], out, steps=10, resume=True, token=token, **kwargs)
+        tr.train(photos, [mask], out, steps=10, resume=True, cancel=token, **kwargs)
     assert hn.read_metadata(out)["iterations"] == "6"
 
 

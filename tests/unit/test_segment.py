@@ -281,7 +281,7 @@ def test_mask_rcnn_maps_the_chosen_instance_back_onto_the_photo(monkeypatch):
 
     def predict(model, pixels, device):
         seen["crop"] = pixels.shape
-        crop = segment.crop_around(segment.check_request(SegmentRequest(image, box)), (H, W))
+        crop = segment.crop_around(SegmentRequest(image, box).box_in_photo(), (H, W))
         star_there = truth[crop.slices].astype(np.float32) * 0.9
         return np.stack([box_mask(*pixels.shape[:2], 0, 0, 5, 5), star_there]), np.array(
             [0.99, 0.8])
@@ -290,7 +290,7 @@ def test_mask_rcnn_maps_the_chosen_instance_back_onto_the_photo(monkeypatch):
     monkeypatch.setattr(segment, "_load", lambda device: None)
     monkeypatch.setattr(segment, "_predict", predict)
     progress: list[Progress] = []
-    mask = MaskRCNNSegmenter(device="cpu").run(SegmentRequest(image, box), progress.append).mask
+    mask = MaskRCNNSegmenter().run(SegmentRequest(image, box, device="cpu"), progress.append).mask
     assert np.array_equal(mask, truth)
     assert seen["crop"][0] < H or seen["crop"][1] < W  # the network sees the box's crop
     assert progress[-1].preview is not None
@@ -303,7 +303,7 @@ def test_mask_rcnn_sees_a_large_crop_at_the_networks_size(monkeypatch):
     cv2.ellipse(truth, (1200, 1000), (700, 500), 20, 0, 360, 1, -1)
     truth = truth.astype(bool)
     box = (450, 450, 1500, 1100)
-    crop = segment.crop_around(segment.check_request(SegmentRequest(image, box)), (h, w))
+    crop = segment.crop_around(SegmentRequest(image, box).box_in_photo(), (h, w))
     sizes = []
 
     def predict(model, pixels, device):
@@ -314,7 +314,7 @@ def test_mask_rcnn_sees_a_large_crop_at_the_networks_size(monkeypatch):
     monkeypatch.setattr(segment, "_require_weights", lambda: None)
     monkeypatch.setattr(segment, "_load", lambda device: None)
     monkeypatch.setattr(segment, "_predict", predict)
-    mask = MaskRCNNSegmenter(device="cpu").run(SegmentRequest(image, box)).mask
+    mask = MaskRCNNSegmenter().run(SegmentRequest(image, box, device="cpu")).mask
     assert min(sizes[0]) <= 800 and max(sizes[0]) <= 1333
     assert iou(mask, truth & inside(box, (h, w))) >= 0.98
     assert not mask[~inside(box, (h, w))].any()

@@ -153,7 +153,7 @@ def test_inversion_can_start_from_zero_and_be_cancelled() -> None:
 
     with pytest.raises(Cancelled):
         invert(g, tiny_loss(), target, InversionSettings(steps=50, start="zero"),
-               report=cancel_after_preview, token=token)
+               report=cancel_after_preview, cancel=token)
     with pytest.raises(InvalidInput):
         InversionSettings(start="random")
 

@@ -158,7 +158,7 @@ def test_training_resumes_and_a_cancelled_run_leaves_a_model(tmp_path):
             token.cancel()
 
     with pytest.raises(Cancelled):
-        train(sources, targets, out, settings, report=cancel_at_four, token=token)
+        train(sources, targets, out, settings, report=cancel_at_four, cancel=token)
     assert read_info(out).iterations == {"translator": 3, "attention": 1, "joint": 0}
     train(sources, targets, out, settings, resume=True)
     info = read_info(out)
@@ -225,7 +225,7 @@ def test_engine_result_is_the_composite_of_its_parts_at_full_resolution(tmp_path
 def test_pixels_with_zero_attention_keep_every_original_value(tmp_path):
     model = tiny_model(tmp_path / "off.safetensors", attention_bias=-30.0)
     image = np.random.default_rng(4).random((123, 157, 3), dtype=np.float32)
-    result = TranslateEngine(model).run(TranslateRequest(image, device="cpu"))
+    result = TranslateEngine().run(TranslateRequest(image, device="cpu", model=model))
     assert float(result.attention.max()) == 0.0  # sigmoid(-30) is under ATTENTION_FLOOR
     assert np.array_equal(result.image, image)
     assert not np.array_equal(result.initial, image)  # G0 did change the photo
@@ -234,7 +234,7 @@ def test_pixels_with_zero_attention_keep_every_original_value(tmp_path):
 def test_faint_attention_snaps_to_zero_and_the_rest_is_kept(tmp_path):
     model = tiny_model(tmp_path / "m.safetensors", seed=5)
     image = np.random.default_rng(5).random((64, 64, 3), dtype=np.float32)
-    result = TranslateEngine(model).run(TranslateRequest(image, device="cpu"))
+    result = TranslateEngine().run(TranslateRequest(image, device="cpu", model=model))
     attention = result.attention
     assert attention.min() == 0 or attention.min() >= ATTENTION_FLOOR
 
@@ -242,7 +242,7 @@ def test_faint_attention_snaps_to_zero_and_the_rest_is_kept(tmp_path):
 def test_tiling_covers_large_photos(tmp_path):
     model = tiny_model(tmp_path / "m.safetensors", resolution=16)
     image = np.random.default_rng(6).random((100, 140, 3), dtype=np.float32)
-    result = TranslateEngine(model).run(TranslateRequest(image, tile=True, device="cpu"))
+    result = TranslateEngine().run(TranslateRequest(image, tile=True, device="cpu", model=model))
     assert result.image.shape == image.shape
     assert np.isfinite(result.initial).all() and np.isfinite(result.attention).all()
     assert np.array_equal(result.image, composite(image, result.initial, result.attention))
@@ -310,7 +310,7 @@ def test_bad_model_files_give_clear_errors(tmp_path):
     with pytest.raises(EngineUnavailable, match="does not exist"):
         load_model(tmp_path / "missing.safetensors")
     with pytest.raises(EngineError, match="not a Transfigure translation model"):
-        TranslateEngine(other).run(TranslateRequest(np.zeros((8, 8, 3), np.float32)))
+        TranslateEngine().run(TranslateRequest(np.zeros((8, 8, 3), np.float32), model=other))
 
 
 def _rewrite_metadata(path: Path, out: Path, **changes: str | None) -> Path:

@@ -12,13 +12,11 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 
 import numpy as np
 
-from engines.base import CancelToken, InvalidInput, Progress, Report, ignore_progress
-from engines.device import resolve_device
+from engines.base import CancelToken, Engine, Progress, Report
 from engines.expression.request import ExpressionRequest, ExpressionResult
 from engines.expression.stylegan import faces_bridge
 from engines.expression.stylegan.fusion import check_layers, fuse
@@ -38,26 +36,7 @@ ModelLoader = Callable[[str, Callable[[str], None]], StyleGANModels]
 POOR_FIT = 0.5  # final / first inversion loss above this: the face was hard to reproduce
 
 
-def _check_image(image: object, label: str) -> np.ndarray:
-    if not isinstance(image, np.ndarray) or image.ndim != 3 or image.shape[2] < 3:
-        raise InvalidInput(f"The {label} must be a colour image.")
-    if min(image.shape[:2]) < 32:
-        raise InvalidInput(f"The {label} is too small to hold a face.")
-    return np.asarray(image[..., :3], np.float32)
-
-
-def _check_request(request: ExpressionRequest) -> tuple[np.ndarray, np.ndarray]:
-    first = _check_image(request.first, "first photo")
-    second = _check_image(request.second, "second photo")
-    if not 0.0 <= request.strength <= 1.0:
-        raise InvalidInput(f"The strength must be between 0 and 1, not {request.strength}.")
-    if not request.layers:
-        raise InvalidInput("Choose at least one style layer to take from the second face.")
-    InversionSettings(steps=request.steps, start=request.start)  # validates both
-    return first, second
-
-
-class StyleGANExpressionEngine:
+class StyleGANExpressionEngine(Engine[ExpressionRequest, ExpressionResult]):
     """Chapter 6's expression transfer by StyleGAN2 inversion and style-layer fusion.
 
     ``models`` and ``cache`` default to the registry's weights and the on-disk inversion
@@ -72,23 +51,16 @@ class StyleGANExpressionEngine:
         self._cache = cache
         self._settings = settings
 
-    def run(
-        self,
-        request: ExpressionRequest,
-        report: Report = ignore_progress,
-        token: CancelToken | None = None,
+    def compute(
+        self, request: ExpressionRequest, device: str, report: Report, cancel: CancelToken
     ) -> ExpressionResult:
-        started = time.perf_counter()
-        token = token or CancelToken()
-        first, second = _check_request(request)
+        first, second = (np.asarray(photo, np.float32) for photo in (request.first, request.second))
         if request.strength == 0.0:
             return ExpressionResult(first.copy(), (0, 0, 0, 0),
-                                    np.zeros(first.shape[:2], np.float32),
-                                    time.perf_counter() - started)
+                                    np.zeros(first.shape[:2], np.float32))
         loader = self._models or load_models
         if self._models is None:
             require_weights()  # before any slow work, and never a download
-        device = resolve_device(request.device)
         settings = self._inversion_settings(request)
         total = 2 * settings.steps + 4
 
@@ -96,7 +68,7 @@ class StyleGANExpressionEngine:
         report(Progress(0, total, "Finding the faces"))
         marks_first = faces_bridge.find_landmarks(first, request.face_first, "first", notes)
         marks_second = faces_bridge.find_landmarks(second, request.face_second, "second", notes)
-        token.raise_if_set()
+        cancel.raise_if_set()
 
         models = loader(device, lambda message: report(Progress(1, total, message)))
         generator = models.generator
@@ -105,7 +77,7 @@ class StyleGANExpressionEngine:
         report(Progress(2, total, "Aligning the faces"))
         aligned_first = faces_bridge.align(first, marks_first, res)
         aligned_second = faces_bridge.align(second, marks_second, res)
-        token.raise_if_set()
+        cancel.raise_if_set()
 
         import torch
 
@@ -115,14 +87,14 @@ class StyleGANExpressionEngine:
         for i, (aligned, label) in enumerate(((aligned_first, "Inverting the first face"),
                                               (aligned_second, "Inverting the second face"))):
             inversions.append(invert(
-                generator, models.loss, aligned.image, settings, device, report, token,
+                generator, models.loss, aligned.image, settings, device, report, cancel,
                 cache, models.key, ProgressSpan(2 + i * settings.steps, total, label),
             ))
 
         fused = fuse(inversions[0].styles, inversions[1].styles, layers, request.strength)
         face = synthesize(generator, fused, device)
         report(Progress(total - 1, total, "Blending the new face in", preview_of(face)))
-        token.raise_if_set()
+        cancel.raise_if_set()
         face_image = face[0].permute(1, 2, 0).float().cpu().numpy()
         blended = blend_face(first, face_image, aligned_first.to_photo, marks_first)
         notes += self._notes(inversions)
@@ -133,7 +105,7 @@ class StyleGANExpressionEngine:
         else:
             report(Progress(total, total, "Done"))
         return ExpressionResult(blended.image, blended.region, blended.alpha,
-                                time.perf_counter() - started, tuple(notes))
+                                notes=tuple(notes))
 
     def _inversion_settings(self, request: ExpressionRequest) -> InversionSettings:
         base = self._settings or InversionSettings()

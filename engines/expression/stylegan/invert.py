@@ -142,14 +142,14 @@ def invert(
     settings: InversionSettings,
     device: str = "cpu",
     report: Report = ignore_progress,
-    token: CancelToken | None = None,
+    cancel: CancelToken | None = None,
     cache: StyleCache | None = None,
     model_key: str = "",
     span: ProgressSpan | None = None,
 ) -> Inversion:
     """Optimize W+ so that the generator reproduces ``target`` (res × res × 3, [0, 1])."""
     started = time.perf_counter()
-    token = token or CancelToken()
+    cancel = cancel or CancelToken()
     span = span or ProgressSpan(0, settings.steps)
     res = generator.config.resolution
     if target.shape[:2] != (res, res):
@@ -172,7 +172,7 @@ def invert(
     loss_start = math.nan
     with fast_math(device):
         for step in range(settings.steps):
-            token.raise_if_set()
+            cancel.raise_if_set()
             for group in optimizer.param_groups:
                 group["lr"] = settings.learning_rate_at(step)
             with _autocast(device, settings.amp):
@@ -188,7 +188,7 @@ def invert(
                 report(Progress(span.offset + done, span.total,
                                 f"{span.label}: step {done} of {settings.steps}",
                                 preview_of(image)))
-        token.raise_if_set()
+        cancel.raise_if_set()
         with torch.no_grad(), _autocast(device, settings.amp):
             loss_end = float(loss_fn(to_unit_range(generator.synthesis(ws)), prepared).sum())
     styles = ws.detach()[0].float().cpu().numpy()
