@@ -18,7 +18,6 @@ import errno
 import io
 import os
 import re
-import secrets
 import struct
 import threading
 import warnings
@@ -33,6 +32,7 @@ import numpy as np
 from PIL import Image, ImageCms, UnidentifiedImageError
 
 from engines.base import InvalidInput
+from engines.files import atomic_write
 
 DEFAULT_MAX_PIXELS = 100_000_000
 MAX_PIXELS_ENV = "TRANSFIGURE_MAX_PIXELS"
@@ -557,7 +557,7 @@ def save_image(
         _encode(out, fmt, rgb, alpha, depth, icc, exif_bytes, quality)
 
     try:
-        _atomic_write(target, encode)
+        atomic_write(target, encode)
     except (OSError, ValueError) as exc:
         raise InvalidInput(
             f"Could not save {target.name}: {_reason(exc)}.", detail=f"{target}: {exc!r}"
@@ -661,53 +661,6 @@ def _reason(exc: BaseException) -> str:
     }
     code = getattr(exc, "errno", None)
     return reasons.get(code, "the file could not be written") if code else "encoding failed"
-
-
-def _atomic_write(target: Path, write: Callable[[BinaryIO], None]) -> None:
-    """Write beside the target, flush to disk, then rename over it in one step.
-
-    The temp file is created with mode 0o666 (the umask applies, as for any new file)
-    instead of ``mkstemp``'s 0o600, so saved photos stay readable by other apps; when
-    replacing a file its permissions are carried over.
-    """
-    fd, tmp = _create_temp(target)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            write(out)
-            out.flush()
-            os.fsync(out.fileno())
-        if target.exists():
-            os.chmod(tmp, target.stat().st_mode & 0o7777)
-        os.replace(tmp, target)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    _fsync_dir(target.parent)
-
-
-def _create_temp(target: Path) -> tuple[int, Path]:
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
-    for _ in range(100):
-        tmp = target.with_name(f".{target.stem}.{secrets.token_hex(4)}.tmp{target.suffix}")
-        try:
-            return os.open(tmp, flags, 0o666), tmp
-        except FileExistsError:
-            continue
-    raise FileExistsError(errno.EEXIST, "no free temporary file name", str(target))
-
-
-def _fsync_dir(folder: Path) -> None:
-    """Make the rename itself durable on POSIX; not possible (nor needed) on Windows."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def _encode(

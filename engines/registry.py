@@ -2,7 +2,9 @@
 
 Listing engines must not import torch or load weights (the CLI's ``engines`` command
 and the UI's menus call it at start-up), so each entry names the module that holds
-the engine and a cheap availability check.
+the engine and a cheap availability check. Which packages register engines, and in
+which order operations are listed, comes from the operations table
+(``engines.operations``).
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ import importlib
 import importlib.util
 from collections.abc import Callable
 from dataclasses import dataclass, field
+
+from engines import operations
 
 
 @dataclass(frozen=True)
@@ -52,8 +56,7 @@ class EngineEntry:
         return self.check()
 
     def load(self) -> type:
-        module_name, _, attr = self.target.partition(":")
-        return getattr(importlib.import_module(module_name), attr)
+        return operations.load(self.target)
 
 
 _ENTRIES: dict[str, dict[str, EngineEntry]] = {}
@@ -63,13 +66,11 @@ def register(entry: EngineEntry) -> None:
     _ENTRIES.setdefault(entry.operation, {})[entry.name] = entry
 
 
-# How lists show operations, whatever order their packages happened to be imported in.
-OPERATION_ORDER = ("remove", "composite", "segment", "harmonize", "translate", "expression")
-
-
-def operations() -> list[str]:
+def operation_names() -> list[str]:
+    """Operations with engines, in the table's order (whatever order their packages
+    happened to be imported in)."""
     _load_builtin()
-    rank = {name: i for i, name in enumerate(OPERATION_ORDER)}
+    rank = {op.name: i for i, op in enumerate(operations.operations())}
     return sorted(_ENTRIES, key=lambda name: (rank.get(name, len(rank)), name))
 
 
@@ -91,15 +92,8 @@ def get(operation: str, name: str | None = None) -> EngineEntry:
     return table[name]
 
 
-_loaded = False
-
-
 def _load_builtin() -> None:
-    """Import the operation packages whose ``__init__`` registers their engines."""
-    global _loaded
-    if _loaded:
-        return
-    _loaded = True
-    for package in ("engines.remove", "engines.composite", "engines.translate",
-                    "engines.expression"):
-        importlib.import_module(package)
+    """Import the operation packages whose ``__init__`` registers their engines (a package
+    already imported costs a dictionary lookup, so the table is read at every call)."""
+    for op in operations.operations():
+        importlib.import_module(op.engines)

@@ -29,7 +29,7 @@ def _weights_installed(name: str, modules: tuple[str, ...] = ("torch", "torchvis
         missing = needs_modules(*modules)()
         if not missing.available:
             return missing
-        from engines import weights
+        from engines.store import weights
 
         try:
             entry = weights.entry(name)
@@ -80,10 +80,11 @@ register(EngineEntry(
 
 
 def _harmonizer_model_found() -> Availability:
-    """torch importable and a model file found; the module asked imports no torch."""
-    from engines.composite.harmonize_net import model_availability
+    """torch importable and a model file found; the modules asked import no torch."""
+    from engines import store
+    from engines.composite.harmonize_net import HARMONIZATION
 
-    return model_availability()
+    return store.availability(HARMONIZATION)
 
 
 register(EngineEntry(

@@ -9,13 +9,13 @@ to what it made of the object and applied at full resolution. That keeps every d
 the photo, cannot add the network's blur or artefacts, and stays near the identity where
 the network is unsure.
 
-torch is imported inside functions only: ``engines.composite`` asks this module whether a
-model file exists when the app lists its engines, which must not cost a torch import.
+torch is imported inside functions only: ``engines.composite`` asks the model store
+whether a model file exists when the app lists its engines, which must not cost a torch
+import. ``HARMONIZATION`` tells the store what a model file of this network is.
 """
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Mapping
 from functools import lru_cache
@@ -25,32 +25,17 @@ from typing import TYPE_CHECKING, Any
 import cv2
 import numpy as np
 
-from engines.base import (
-    CancelToken,
-    Engine,
-    EngineError,
-    EngineUnavailable,
-    Progress,
-    Report,
-)
+from engines import store
+from engines.base import CancelToken, Engine, EngineError, Progress, Report
 from engines.composite.request import HarmonizeRequest, HarmonizeResult
-from engines.model_files import (
-    check_model_kind,
-    damaged_model,
-    installed_data_dir,
-    read_model_metadata,
-    shipped_models_dir,
-)
 
 if TYPE_CHECKING:
     import torch
     from torch import nn
 
-    from engines.registry import Availability
 
-KIND = "harmonization"  # how error sentences name these files
 ENV_VAR = "TRANSFIGURE_HARMONIZER"
-MODEL_FILENAME = "harmonizer.safetensors"
+DEFAULT_MODEL = "harmonizer"  # the shipped model's name
 FORMAT = "transfigure-harmonizer"
 FORMAT_VERSION = "1"
 ARCHITECTURE = "dilated-resnet-generator"
@@ -202,48 +187,25 @@ def apply_colour_transform(matrix: np.ndarray, rgb: np.ndarray) -> np.ndarray:
 # -------------------------------------------------------------------------- model file
 
 
-def packaged_model_path() -> Path:
-    """The shipped model (package data of ``engines``)."""
-    return shipped_models_dir() / MODEL_FILENAME
-
-
-def model_candidates(explicit: str | os.PathLike[str] | None = None) -> list[Path]:
-    """Where a model is looked for, first match wins.
-
-    An explicit path or ``TRANSFIGURE_HARMONIZER`` is the user's choice and is the only
-    candidate when given (a typo must not silently fall back to another model).
-    Otherwise: the user's weights cache, the shipped model (package data), then
-    ``<prefix>/share/transfigure/models``.
-    """
-    chosen = explicit if explicit is not None else os.environ.get(ENV_VAR)
-    if chosen:
-        return [Path(chosen).expanduser()]
-    candidates = [packaged_model_path(), installed_data_dir() / MODEL_FILENAME]
+def _build(path: Path, tensors: Mapping[str, Any], meta: dict[str, str],
+           device: str) -> tuple[nn.Module, dict[str, str]]:
+    """The network in eval mode on ``device`` and its metadata, from a checked file."""
     try:
-        from engines.weights import cache_dir
-
-        candidates.insert(0, cache_dir() / MODEL_FILENAME)
-    except Exception:  # no platformdirs: the cache is optional here
-        pass
-    return candidates
-
-
-def find_model(explicit: str | os.PathLike[str] | None = None) -> Path | None:
-    return next((p for p in model_candidates(explicit) if p.is_file()), None)
+        width, blocks = int(meta["width"]), int(meta["blocks"])
+        net = build_network(width, blocks)
+    except (KeyError, ValueError) as exc:
+        raise EngineError(f"{path.name} does not say how large its network is. {FIX}",
+                          f"{path}: {exc!r}") from exc
+    store.fit(HARMONIZATION, path, net, tensors)
+    net.eval().to(device)
+    return net, meta
 
 
-def model_availability(explicit: str | os.PathLike[str] | None = None) -> Availability:
-    """The registry check: torch importable and a model file found (no torch import)."""
-    from engines.registry import Availability, needs_modules
-
-    missing = needs_modules("torch", "safetensors")()
-    if not missing.available:
-        return missing
-    if find_model(explicit) is None:
-        where = ", ".join(str(p) for p in model_candidates(explicit))
-        return Availability(False, f"No harmonization model was found (looked in: {where}).",
-                            FIX)
-    return Availability(True)
+HARMONIZATION = store.ModelKind(
+    noun="harmonization", format=FORMAT, architecture=ARCHITECTURE,
+    format_version=FORMAT_VERSION, default=DEFAULT_MODEL, folder="", fix=FIX, build=_build,
+    file_env=ENV_VAR,
+)
 
 
 def save_model(net: nn.Module, path: str | os.PathLike[str], metadata: Mapping[str, Any]) -> Path:
@@ -252,73 +214,9 @@ def save_model(net: nn.Module, path: str | os.PathLike[str], metadata: Mapping[s
     Non-string metadata values are stored as JSON; the format, architecture and network
     size are always written from the network itself.
     """
-    from safetensors.torch import save_file
-
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    meta = {k: v if isinstance(v, str) else json.dumps(v) for k, v in metadata.items()}
-    meta.update(format=FORMAT, format_version=FORMAT_VERSION, architecture=ARCHITECTURE,
-                width=str(net.width), blocks=str(net.blocks), dilation=str(DILATION))
-    state = {k: v.detach().to("cpu").contiguous() for k, v in net.state_dict().items()}
-    tmp = path.with_name(path.name + ".tmp")
-    save_file(state, str(tmp), metadata=meta)
-    os.chmod(tmp, 0o644)  # safetensors writes owner-only files; a model is no secret
-    os.replace(tmp, path)
-    return path
-
-
-def read_metadata(path: str | os.PathLike[str]) -> dict[str, str]:
-    """The file's metadata without loading its tensors."""
-    return read_model_metadata(path, KIND, FIX)
-
-
-def load_model(path: str | os.PathLike[str], device: str = "cpu") -> tuple[nn.Module, dict]:
-    """The network in eval mode and its metadata; every failure is a sentence for the user."""
-    from safetensors.torch import load_file
-
-    path = Path(path)
-    meta = read_metadata(path)
-    check_model_kind(path, meta, KIND, FORMAT, ARCHITECTURE, FORMAT_VERSION, FIX)
-    try:
-        width, blocks = int(meta["width"]), int(meta["blocks"])
-        net = build_network(width, blocks)
-    except (KeyError, ValueError) as exc:
-        raise EngineError(f"{path.name} does not say how large its network is. {FIX}",
-                          f"{path}: {exc!r}") from exc
-    try:
-        state = load_file(str(path), device="cpu")
-    except Exception as exc:
-        raise _damaged(path, exc) from exc
-    try:
-        net.load_state_dict(state, strict=True)
-    except RuntimeError as exc:
-        raise EngineError(
-            f"The weights in {path.name} do not fit the network it describes; the file is "
-            f"damaged or was written by another program. {FIX}",
-            f"{path}: {exc}",
-        ) from exc
-    net.eval().to(device)
-    return net, meta
-
-
-def _missing(path: Path) -> EngineUnavailable:
-    return EngineUnavailable(f"The harmonization model {path} does not exist. {FIX}", str(path))
-
-
-def _damaged(path: Path, exc: BaseException) -> EngineError:
-    return damaged_model(path, KIND, exc, FIX)
-
-
-_LOADED: dict[tuple[str, float, str], tuple[Any, dict]] = {}
-
-
-def _cached_model(path: Path, device: str) -> tuple[nn.Module, dict]:
-    """Keep the last model in memory: harmonizing again after a move must be instant."""
-    key = (str(path.resolve()), path.stat().st_mtime, device)
-    if key not in _LOADED:
-        _LOADED.clear()
-        _LOADED[key] = load_model(path, device)
-    return _LOADED[key]
+    return store.save(HARMONIZATION, path, net.state_dict(), {
+        **metadata, "width": str(net.width), "blocks": str(net.blocks),
+        "dilation": str(DILATION)})
 
 
 # --------------------------------------------------------------------------- the engine
@@ -401,7 +299,7 @@ class NetHarmonizer(Engine[HarmonizeRequest, HarmonizeResult]):
         if request.strength == 0:
             return HarmonizeResult(result)
         report(Progress(0, 3, "Loading the harmonization model"))
-        net, meta = _cached_model(model_path(request.model), device)
+        _, (net, meta) = store.load(HARMONIZATION, request.model, device)
         resolution = int(meta.get("resolution", 256))
         cancel.raise_if_set()
 
@@ -422,16 +320,3 @@ class NetHarmonizer(Engine[HarmonizeRequest, HarmonizeResult]):
         report(Progress(2, 3, "Applying the colour change", output, (x0, y0, x1 - x0, y1 - y0)))
         report(Progress(3, 3, "Done"))
         return HarmonizeResult(result)
-
-
-def model_path(explicit: str | os.PathLike[str] | None = None) -> Path:
-    path = find_model(explicit)
-    if path is None:
-        candidates = model_candidates(explicit)
-        if len(candidates) == 1:
-            raise _missing(candidates[0])
-        raise EngineUnavailable(
-            f"No harmonization model was found. {FIX}",
-            "looked in: " + ", ".join(str(p) for p in candidates),
-        )
-    return path

@@ -16,7 +16,6 @@ photo) and a guided filter puts the outline back onto the full-resolution edges.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 import cv2
@@ -429,13 +428,12 @@ def pick_instance(
     return best
 
 
-@lru_cache(maxsize=1)
 def _model(device: str) -> Any:
-    """torchvision's Mask R-CNN with the installed COCO weights; kept for the next box."""
+    """torchvision's Mask R-CNN with the installed COCO weights (see ``_load``)."""
     import torch
     from torchvision.models.detection import maskrcnn_resnet50_fpn
 
-    from engines import weights
+    from engines.store import weights
 
     model = maskrcnn_resnet50_fpn(weights=None, weights_backbone=None, num_classes=91)
     state = weights.load_state_dict(weights.entry(WEIGHTS_NAME))
@@ -499,7 +497,7 @@ class MaskRCNNSegmenter(Engine[SegmentRequest, SegmentResult]):
 
 def _require_weights() -> None:
     """Never download here: a missing file is reported with the command that fixes it."""
-    from engines import weights
+    from engines.store import weights
 
     entry = weights.entry(WEIGHTS_NAME)
     if not weights.is_installed(entry):
@@ -512,10 +510,12 @@ def _require_weights() -> None:
 
 
 def _load(device: str) -> Any:
-    from engines.weights import WeightsMissing
+    """The network on ``device``, kept in memory for the next box."""
+    from engines import store
+    from engines.store.weights import WeightsMissing
 
     try:
-        return _model(device)
+        return store.keep_last("maskrcnn", device, lambda: _model(device))
     except WeightsMissing as exc:  # deleted since the check
         raise EngineUnavailable(exc.message, exc.detail) from exc
 

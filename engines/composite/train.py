@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -35,6 +34,15 @@ from engines.composite.harmonize_net import (
     colour_features,
     fit_colour_transform,
     save_model,
+)
+from engines.store.train_state import (
+    optimizer_tensors,
+    part,
+    read_state,
+    restore_optimizer,
+    state_path,
+    with_prefix,
+    write_state,
 )
 
 if TYPE_CHECKING:
@@ -307,48 +315,19 @@ def calibrated_copy(net: nn.Module, batches) -> nn.Module:
 
 
 
-def state_path(out: Path) -> Path:
-    """Where the optimizer state goes: beside the model, never shipped."""
-    return out.with_name(out.stem + ".train-state.safetensors")
-
-
 def _save_state(net, ema, optimizer, step: int, history: list, out: Path) -> None:
-    from safetensors.torch import save_file
-
-    tensors = {f"model.{k}": v.detach().cpu().contiguous() for k, v in net.state_dict().items()}
-    tensors.update({f"ema.{k}": v.detach().cpu().contiguous()
-                    for k, v in ema.state_dict().items()})
-    for index, entries in optimizer.state_dict()["state"].items():
-        for name, value in entries.items():
-            tensors[f"optim.{index}.{name}"] = torch_tensor(value)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = state_path(out).with_suffix(".tmp")
-    save_file(tensors, str(tmp), metadata={"step": str(step), "history": json.dumps(history)})
-    os.replace(tmp, state_path(out))
-
-
-def torch_tensor(value) -> torch.Tensor:
-    import torch
-
-    return value.detach().cpu().contiguous() if torch.is_tensor(value) else torch.tensor(value)
+    tensors = with_prefix("model", net.state_dict())
+    tensors.update(with_prefix("ema", ema.state_dict()))
+    tensors.update(with_prefix("optim", optimizer_tensors(optimizer)))
+    write_state(state_path(out), tensors, {"step": str(step), "history": json.dumps(history)})
 
 
 def _load_state(net, ema, optimizer, out: Path) -> tuple[int, list]:
-    from safetensors import safe_open
-
-    path = state_path(out)
-    with safe_open(str(path), framework="pt") as fh:
-        meta = fh.metadata() or {}
-        tensors = {k: fh.get_tensor(k) for k in fh.keys()}  # noqa: SIM118 (not a dict)
-    net.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
-    averaged = {k[4:]: v for k, v in tensors.items() if k.startswith("ema.")}
+    tensors, meta = read_state(state_path(out))
+    net.load_state_dict(part(tensors, "model"))
+    averaged = part(tensors, "ema")
     ema.load_state_dict(averaged or net.state_dict())  # states from before EMA: start it here
-    state = optimizer.state_dict()
-    for key, value in tensors.items():
-        if key.startswith("optim."):
-            _, index, name = key.split(".", 2)
-            state["state"].setdefault(int(index), {})[name] = value
-    optimizer.load_state_dict(state)
+    restore_optimizer(optimizer, part(tensors, "optim"))
     return int(meta.get("step", 0)), json.loads(meta.get("history", "[]"))
 
 

@@ -19,7 +19,7 @@ def _stylegan_check():
         missing = needs_modules("torch", "dlib", "face_recognition_models")()
         if not missing.available:
             return missing
-        from engines import weights
+        from engines.store import weights
 
         for name in ("stylegan2_ffhq", "vgg16"):
             try:

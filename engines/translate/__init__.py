@@ -13,16 +13,11 @@ __all__ = ["TranslateRequest", "TranslateResult"]
 
 
 def _model_found() -> Availability:
-    """torch importable and at least one translation model installed (no torch import)."""
-    from engines.registry import needs_modules
-    from engines.translate.model_file import FIX, list_models
+    """torch importable and the default translation model installed (no torch import)."""
+    from engines import store
+    from engines.translate.model_file import TRANSLATION
 
-    missing = needs_modules("torch", "safetensors")()
-    if not missing.available:
-        return missing
-    if not list_models():
-        return Availability(False, "No translation model is installed.", FIX)
-    return Availability(True)
+    return store.availability(TRANSLATION)
 
 
 register(EngineEntry(

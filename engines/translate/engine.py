@@ -12,14 +12,14 @@ torch is imported inside functions: ``engines.translate`` lists this engine at s
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
 
+from engines import store
 from engines.base import CancelToken, Engine, Progress, Report
-from engines.translate.model_file import ModelInfo, load_model, resolve_model
+from engines.translate.model_file import TRANSLATION
 from engines.translate.networks import MULTIPLE
 from engines.translate.request import TranslateRequest, TranslateResult
 
@@ -118,18 +118,6 @@ def predict_tiled(translator: nn.Module, attention: nn.Module, image: np.ndarray
     return initial / total[..., None], alpha / total
 
 
-_LOADED: dict[tuple[str, float, str], tuple[Any, Any, ModelInfo]] = {}
-
-
-def cached_model(path: Path, device: str) -> tuple[nn.Module, nn.Module, ModelInfo]:
-    """Keep the last model in memory: translating the next photo must not reload it."""
-    key = (str(path.resolve()), path.stat().st_mtime, device)
-    if key not in _LOADED:
-        _LOADED.clear()
-        _LOADED[key] = load_model(path, device)
-    return _LOADED[key]
-
-
 class TranslateEngine(Engine[TranslateRequest, TranslateResult]):
     """Attention-guided translation with a ch. 4 model file (shipped or user-trained)."""
 
@@ -140,8 +128,7 @@ class TranslateEngine(Engine[TranslateRequest, TranslateResult]):
     ) -> TranslateResult:
         image = np.clip(request.image.astype(np.float32, copy=False), 0, 1)
         report(Progress(0, 3, "Loading the translation model"))
-        path = resolve_model(request.model)
-        translator, attention, info = cached_model(path, device)
+        path, (translator, attention, info) = store.load(TRANSLATION, request.model, device)
         cancel.raise_if_set()
         h, w = image.shape[:2]
         if request.tile and min(h, w) > TILE_FACTOR * info.resolution:

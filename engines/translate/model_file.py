@@ -3,8 +3,9 @@
 The metadata says what the model does (source and target domain), how to run it
 (training resolution, network widths) and how it came about (iterations per stage,
 losses, date, whether G_attn started from ImageNet VGG-19), so the app can show it and
-a benchmark can be traced back. Loading never runs pickled code, and every failure is
-a sentence the user can act on.
+a benchmark can be traced back. The model store (``engines.store``) finds, checks,
+loads and keeps these files as it does every kind; this module says what makes one
+(``TRANSLATION``), how its metadata reads and how its networks are built.
 """
 
 from __future__ import annotations
@@ -16,14 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from engines.base import EngineError, EngineUnavailable
-from engines.model_files import (
-    check_model_kind,
-    damaged_model,
-    installed_data_dir,
-    read_model_metadata,
-    shipped_models_dir,
-)
+from engines import store
+from engines.base import EngineError
 from engines.translate.networks import (
     RESIZE,
     TRANSPOSED,
@@ -35,7 +30,6 @@ from engines.translate.networks import (
 if TYPE_CHECKING:
     from torch import nn
 
-KIND = "translation"  # how error sentences name these files
 FORMAT = "transfigure-translator"
 FORMAT_VERSION = "1"
 ARCHITECTURE = "g0-dilated-resnet+vgg19-attention"
@@ -45,7 +39,6 @@ ARCHITECTURE = "g0-dilated-resnet+vgg19-attention"
 ARCHITECTURE_VERSIONS = {"1": TRANSPOSED, "2": RESIZE}
 ARCHITECTURE_VERSION = "2"
 DEFAULT_MODEL = "horse2zebra"
-SUFFIX = ".safetensors"
 ENV_VAR = "TRANSFIGURE_TRANSLATE_MODELS"
 FIX = ("Train one with 'transfigure train-translate', or pass --model with a translation "
        "model file (.safetensors).")
@@ -74,81 +67,22 @@ class ModelInfo:
         return ARCHITECTURE_VERSIONS[self.architecture_version]
 
 
-# ------------------------------------------------------------------------- finding one
+def _build(path: Path, tensors: Mapping[str, Any], meta: dict[str, str],
+           device: str) -> tuple[nn.Module, nn.Module, ModelInfo]:
+    """(G0, G_attn, info) in eval mode on ``device``, from a file the store checked."""
+    info = parse_info(path, meta)
+    translator = build_translator(info.widths, info.upsampling)
+    attention = build_attention(info.widths, info.upsampling)
+    store.fit(TRANSLATION, path, translator, _part(tensors, "g0."))
+    store.fit(TRANSLATION, path, attention, _part(tensors, "attn."))
+    return translator.eval().to(device), attention.eval().to(device), info
 
 
-def packaged_models_dir() -> Path:
-    """Where the shipped models live (package data of ``engines``)."""
-    return shipped_models_dir()
-
-
-def user_models_dir() -> Path | None:
-    """Models the user trained or imported: ``translate`` beside the weights cache."""
-    override = os.environ.get(ENV_VAR)
-    if override:
-        return Path(override)
-    try:
-        from engines.weights import cache_dir
-
-        return cache_dir() / "translate"
-    except Exception:  # no platformdirs: only the shipped models then
-        return None
-
-
-def model_dirs() -> list[Path]:
-    dirs = [packaged_models_dir(), installed_data_dir()]
-    user = user_models_dir()
-    if user is not None:
-        dirs.insert(0, user)
-    return dirs
-
-
-def is_translation_model(path: Path) -> bool:
-    """Cheap: reads only the header, never the tensors."""
-    try:
-        return read_metadata(path).get("format") == FORMAT
-    except EngineError:
-        return False
-
-
-def list_models() -> dict[str, Path]:
-    """name → file of every translation model found; the user's win over shipped ones."""
-    found: dict[str, Path] = {}
-    for folder in reversed(model_dirs()):
-        if not folder.is_dir():
-            continue
-        for path in sorted(folder.glob(f"*{SUFFIX}")):
-            if path.name.endswith(".train-state" + SUFFIX):
-                continue
-            if is_translation_model(path):
-                found[path.stem] = path
-    return found
-
-
-def resolve_model(name_or_path: str | os.PathLike[str] | None = None) -> Path:
-    """A model file from a name (``horse2zebra``) or a path; default: the shipped one.
-
-    Something that looks like a path is taken as one and never falls back to another
-    model: a typo must not silently translate with the wrong model.
-    """
-    chosen = str(name_or_path) if name_or_path is not None else DEFAULT_MODEL
-    looks_like_path = (os.sep in chosen or "/" in chosen or chosen.endswith(SUFFIX)
-                       or Path(chosen).is_file())
-    if looks_like_path:
-        path = Path(chosen).expanduser()
-        if not path.is_file():
-            raise EngineUnavailable(f"The translation model {path} does not exist.", str(path))
-        return path
-    for folder in model_dirs():
-        path = folder / f"{chosen}{SUFFIX}"
-        if path.is_file():
-            return path
-    known = ", ".join(sorted(list_models())) or "none installed"
-    where = ", ".join(str(d) for d in model_dirs())
-    raise EngineUnavailable(
-        f"No translation model named '{chosen}' was found (known: {known}). {FIX}",
-        f"looked in: {where}",
-    )
+TRANSLATION = store.ModelKind(
+    noun="translation", format=FORMAT, architecture=ARCHITECTURE,
+    format_version=FORMAT_VERSION, default=DEFAULT_MODEL, folder="translate", fix=FIX,
+    build=_build, folder_env=ENV_VAR,
+)
 
 
 # ---------------------------------------------------------------------- reading, writing
@@ -163,37 +97,24 @@ def save_model(translator: nn.Module, attention: nn.Module, path: str | os.PathL
     non-string values are stored as JSON. Format, architecture revision (from
     ``upsampling``, how the networks were built) and widths are written from here.
     """
-    from safetensors.torch import save_file
-
     for key in ("source", "target", "resolution", "vgg_warm_start"):
         if key not in metadata:
             raise ValueError(f"translation model metadata needs {key!r}")
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    meta = {k: v if isinstance(v, str) else json.dumps(v) for k, v in metadata.items()}
     version = {v: k for k, v in ARCHITECTURE_VERSIONS.items()}[upsampling]
-    meta.update(format=FORMAT, format_version=FORMAT_VERSION, architecture=ARCHITECTURE,
-                architecture_version=version, widths=json.dumps(widths.as_dict()))
     tensors = {f"g0.{k}": v for k, v in translator.state_dict().items()}
     tensors.update({f"attn.{k}": v for k, v in attention.state_dict().items()})
-    tensors = {k: v.detach().to("cpu").contiguous() for k, v in tensors.items()}
-    tmp = path.with_name(path.name + ".tmp")
-    save_file(tensors, str(tmp), metadata=meta)
-    os.chmod(tmp, 0o644)  # safetensors writes owner-only files; a model is no secret
-    os.replace(tmp, path)
-    return path
-
-
-def read_metadata(path: str | os.PathLike[str]) -> dict[str, str]:
-    """The raw metadata strings, without loading tensors."""
-    return read_model_metadata(path, KIND, FIX)
+    return store.save(TRANSLATION, path, tensors, {
+        **metadata, "architecture_version": version, "widths": json.dumps(widths.as_dict())})
 
 
 def read_info(path: str | os.PathLike[str]) -> ModelInfo:
     """The parsed metadata; EngineError when the file is not a translation model we can run."""
     path = Path(path)
-    meta = read_metadata(path)
-    check_model_kind(path, meta, KIND, FORMAT, ARCHITECTURE, FORMAT_VERSION, FIX)
+    return parse_info(path, store.checked_metadata(TRANSLATION, path))
+
+
+def parse_info(path: Path, meta: Mapping[str, str]) -> ModelInfo:
+    """``ModelInfo`` from a checked file's metadata, or why it cannot be run."""
     version = meta.get("architecture_version", "1")
     if version not in ARCHITECTURE_VERSIONS:
         raise EngineError(
@@ -223,31 +144,6 @@ def read_info(path: str | os.PathLike[str]) -> ModelInfo:
                           f"{path}: {type(exc).__name__}: {exc}") from exc
 
 
-def load_model(path: str | os.PathLike[str],
-               device: str = "cpu") -> tuple[nn.Module, nn.Module, ModelInfo]:
-    """(G0, G_attn, info) in eval mode on ``device``."""
-    from safetensors.torch import load_file
-
-    path = Path(path)
-    info = read_info(path)
-    translator = build_translator(info.widths, info.upsampling)
-    attention = build_attention(info.widths, info.upsampling)
-    try:
-        tensors = load_file(str(path), device="cpu")
-    except Exception as exc:
-        raise _damaged(path, exc) from exc
-    try:
-        translator.load_state_dict(_part(tensors, "g0."), strict=True)
-        attention.load_state_dict(_part(tensors, "attn."), strict=True)
-    except RuntimeError as exc:
-        raise EngineError(
-            f"The weights in {path.name} do not fit the network it describes; the file is "
-            f"damaged or was written by another program. {FIX}",
-            f"{path}: {exc}",
-        ) from exc
-    return translator.eval().to(device), attention.eval().to(device), info
-
-
 def _part(tensors: Mapping[str, Any], prefix: str) -> dict[str, Any]:
     return {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
 
@@ -257,7 +153,3 @@ def _json_or_text(value: str) -> Any:
         return json.loads(value)
     except ValueError:
         return value
-
-
-def _damaged(path: Path, exc: BaseException) -> EngineError:
-    return damaged_model(path, KIND, exc, FIX)

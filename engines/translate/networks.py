@@ -226,7 +226,7 @@ def imagenet_vgg_state() -> dict[str, Any] | None:
     attention branch then starts from scratch, and the model file says so.
     """
     try:
-        from engines import weights
+        from engines.store import weights
 
         entry = weights.entry("vgg19")
         if not weights.is_installed(entry):

@@ -33,7 +33,6 @@ any time leaves a usable model; the optimizer state beside it lets ``resume`` go
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -45,6 +44,16 @@ import cv2
 import numpy as np
 
 from engines.base import CancelToken, EngineError, Progress, Report, ignore_progress
+from engines.files import write_bytes
+from engines.store.train_state import (
+    optimizer_tensors,
+    part,
+    read_state,
+    restore_optimizer,
+    state_path,
+    with_prefix,
+    write_state,
+)
 from engines.translate.model_file import save_model
 from engines.translate.networks import (
     MULTIPLE,
@@ -416,7 +425,7 @@ def train(
                 g_opt = torch.optim.Adam(generator_params(nets, stage), lr=settings.lr,
                                          betas=(0.5, 0.999))
                 if resumed:
-                    _load_optimizer(g_opt, saved_state["g_opt"])
+                    restore_optimizer(g_opt, saved_state["g_opt"])
                 saved_state = None
                 pool.images.clear()
                 nets.translator.train(stage != 1)
@@ -581,49 +590,17 @@ def _perceptual_is_imagenet(nets: Nets, settings: TrainSettings) -> bool:
     return settings.perceptual_width == VGG_WIDTH and imagenet_vgg_state() is not None
 
 
-def state_path(out: Path) -> Path:
-    """Where the optimizer state goes: beside the model (git-ignored), never shipped."""
-    return out.with_name(out.stem + ".train-state.safetensors")
-
-
-def _flat_optimizer(prefix: str, optimizer) -> dict[str, Any]:
-    import torch
-
-    tensors = {}
-    if optimizer is None:
-        return tensors
-    for index, entries in optimizer.state_dict()["state"].items():
-        for name, value in entries.items():
-            value = value if torch.is_tensor(value) else torch.tensor(value)
-            tensors[f"{prefix}.{index}.{name}"] = value.detach().cpu().contiguous()
-    return tensors
-
-
-def _load_optimizer(optimizer, flat: dict[str, Any]) -> None:
-    state = optimizer.state_dict()
-    for key, value in flat.items():
-        index, name = key.split(".", 1)
-        state["state"].setdefault(int(index), {})[name] = value
-    optimizer.load_state_dict(state)
-
-
 def _save_state(nets: Nets, g_opt, d_opt, stage: int, step: int, history: list,
                 inductions: Sequence[Induction], path: Path) -> None:
-    from safetensors.torch import save_file
-
     tensors = {}
     for prefix, net in _state_parts(nets):
-        tensors.update({f"{prefix}.{k}": v.detach().cpu().contiguous()
-                        for k, v in net.state_dict().items()})
-    tensors.update(_flat_optimizer("g_opt", g_opt))
-    tensors.update(_flat_optimizer("d_opt", d_opt))
+        tensors.update(with_prefix(prefix, net.state_dict()))
+    tensors.update(with_prefix("g_opt", optimizer_tensors(g_opt)))
+    tensors.update(with_prefix("d_opt", optimizer_tensors(d_opt)))
     meta = {"step": str(step), "stage": str(stage), "history": json.dumps(history),
             "inductions": json.dumps([vars(i) for i in inductions]),
             "warm_start": json.dumps(nets.warm_start)}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    save_file(tensors, str(tmp), metadata=meta)
-    os.replace(tmp, path)
+    write_state(path, tensors, meta)
 
 
 def _state_parts(nets: Nets) -> list[tuple[str, nn.Module]]:
@@ -636,26 +613,20 @@ def _state_parts(nets: Nets) -> list[tuple[str, nn.Module]]:
 
 
 def _load_state(nets: Nets, d_opt, path: Path) -> dict[str, Any]:
-    from safetensors import safe_open
-
     try:
-        with safe_open(str(path), framework="pt") as fh:
-            meta = fh.metadata() or {}
-            tensors = {k: fh.get_tensor(k) for k in fh.keys()}  # noqa: SIM118 (not a dict)
+        tensors, meta = read_state(path)
         for name, net in _state_parts(nets):
-            prefix = f"{name}."
-            part = {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
-            if not part and name.startswith("average_"):  # saved without averages
-                base = name.removeprefix("average_") + "."
-                part = {k[len(base):]: v for k, v in tensors.items() if k.startswith(base)}
-            net.load_state_dict(part)
-        _load_optimizer(d_opt, {k[6:]: v for k, v in tensors.items() if k.startswith("d_opt.")})
+            weights = part(tensors, name)
+            if not weights and name.startswith("average_"):  # saved without averages
+                weights = part(tensors, name.removeprefix("average_"))
+            net.load_state_dict(weights)
+        restore_optimizer(d_opt, part(tensors, "d_opt"))
         nets.warm_start = bool(json.loads(meta.get("warm_start", "false")))
         return {
             "step": int(meta["step"]), "stage": int(meta.get("stage", -1)),
             "history": json.loads(meta.get("history", "[]")),
             "inductions": [Induction(**i) for i in json.loads(meta["inductions"])],
-            "g_opt": {k[6:]: v for k, v in tensors.items() if k.startswith("g_opt.")},
+            "g_opt": part(tensors, "g_opt"),
         }
     except Exception as exc:
         raise EngineError(
@@ -701,11 +672,17 @@ def loss_plot(history: Sequence[Sequence[float]], width: int = 480,
 
 
 def write_previews(folder: Path, stem: str, grid: np.ndarray, history: list) -> None:
-    """``<stem>.preview.png`` (the grid), ``<stem>.losses.png`` and ``<stem>.losses.csv``."""
+    """``<stem>.preview.png`` (the grid), ``<stem>.losses.png`` and ``<stem>.losses.csv``.
+
+    Each is replaced whole (a viewer refreshing it never reads half a file); they are
+    redrawn at every checkpoint, so they are not forced to disk.
+    """
     folder.mkdir(parents=True, exist_ok=True)
     image = (np.clip(grid, 0, 1) * 255 + 0.5).astype(np.uint8)
-    cv2.imwrite(str(folder / f"{stem}.preview.png"), image[..., ::-1])
-    cv2.imwrite(str(folder / f"{stem}.losses.png"), loss_plot(history)[..., ::-1])
+    for name, rgb in (("preview", image), ("losses", loss_plot(history))):
+        png = cv2.imencode(".png", np.ascontiguousarray(rgb[..., ::-1]))[1].tobytes()
+        write_bytes(folder / f"{stem}.{name}.png", png, sync=False)
     lines = [",".join(LOSS_COLUMNS)] + [",".join(str(v) for v in row) for row in history]
-    (folder / f"{stem}.losses.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    write_bytes(folder / f"{stem}.losses.csv", ("\n".join(lines) + "\n").encode("utf-8"),
+                sync=False)
 

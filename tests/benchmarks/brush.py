@@ -22,9 +22,9 @@ from PySide6.QtCore import QPointF, Qt  # noqa: E402
 from PySide6.QtGui import QColor, QMouseEvent  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
-from app.canvas.mask import MaskLayer  # noqa: E402
-from app.canvas.view import CanvasView  # noqa: E402
-from app.qimages import mask_overlay  # noqa: E402
+from app.gui.canvas.mask import MaskLayer  # noqa: E402
+from app.gui.canvas.view import CanvasView  # noqa: E402
+from app.gui.qimages import mask_overlay  # noqa: E402
 
 H, W = 3000, 4000
 RADIUS = 40

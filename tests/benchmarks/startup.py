@@ -9,7 +9,7 @@ Each run is a fresh process (``python -c ...``) on Qt's offscreen platform, so t
 imports, the QApplication and the window are all paid for again, as at a real start:
 
 - window: ``transfigure`` with no photo, through ``app.__main__.main([])`` (the command
-  line, the platform check, ``app.window.run_window``);
+  line, the platform check, ``app.gui.window.run_window``);
 - window + photo: the same with a 12 MP JPEG to open (``transfigure photo.jpg``);
 - baseline: a bare ``QApplication`` and an empty ``QMainWindow``.
 

@@ -264,7 +264,7 @@ def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str], photo: Path) ->
 
 @pytest.fixture
 def opened(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
-    """Stand in for the desktop window: ``app.window`` becomes a module whose
+    """Stand in for the desktop window: ``app.gui.window`` becomes a module whose
     ``run_window`` records the files it is given (PySide6 is never imported), and the
     platform check is skipped (offscreen needs no display)."""
     calls: list[list[str]] = []
@@ -273,7 +273,7 @@ def opened(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
         calls.append(list(files))
         return 0
 
-    monkeypatch.setitem(sys.modules, "app.window", types.SimpleNamespace(run_window=run_window))
+    monkeypatch.setitem(sys.modules, "app.gui.window", types.SimpleNamespace(run_window=run_window))
     monkeypatch.setenv("QT_QPA_PLATFORM", "offscreen")
     return calls
 
@@ -438,7 +438,7 @@ def test_weights_list_shows_vgg19_not_installed(
 def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
     import urllib.request
 
-    from engines import weights
+    from engines.store import weights
 
     def forbidden(*args: object, **kwargs: object) -> None:
         raise AssertionError("the network was used")
@@ -462,7 +462,7 @@ def test_weights_download_without_terminal_or_yes_refuses(
 def test_weights_download_with_yes_needs_no_terminal(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    from engines import weights
+    from engines.store import weights
 
     def fake_download(e, progress, cancel):
         progress(e.size, e.size)
@@ -481,8 +481,8 @@ def test_weights_download_ctrl_c_keeps_the_partial_file(
     import signal
     import time
 
-    from engines import weights
     from engines.base import Cancelled
+    from engines.store import weights
 
     def interrupted_download(e, progress, cancel):
         progress(100_000_000, e.size)
@@ -521,7 +521,7 @@ def test_unknown_model_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
 def test_unexpected_error_is_one_line_unless_debug(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from engines import weights
+    from engines.store import weights
 
     def broken(*args: object) -> None:
         raise RuntimeError("the registry fell over")

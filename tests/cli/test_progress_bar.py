@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 
-from app.progress_bar import ProgressBar, format_elapsed, render
+from app.cli.progress_bar import ProgressBar, format_elapsed, render
 
 
 class Terminal(io.StringIO):

@@ -1,4 +1,4 @@
-"""The preflight before the desktop window (``app.qt_platform``): a missing system library
+"""The preflight before the desktop window (``app.gui.qt_platform``): a missing system library
 or a missing display becomes one clear paragraph and exit 1 instead of Qt's abort, and
 nothing is said where Qt would manage (offscreen, Wayland, a working X11 setup).
 
@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from app import qt_platform
 from app.__main__ import main
+from app.gui import qt_platform
 
 ROOT = Path(__file__).resolve().parents[2]
 PLUGIN = Path("/opt/PySide6/Qt/plugins/platforms/libqxcb.so")
@@ -185,7 +185,7 @@ def test_a_display_that_does_not_answer() -> None:
 @pytest.fixture
 def linux_x11(monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
     """A Linux X11 environment whose libraries and display the test decides; the window
-    must not be reached (``app.window`` fails the test if it is)."""
+    must not be reached (``app.gui.window`` fails the test if it is)."""
     for name in ("QT_QPA_PLATFORM", "WAYLAND_DISPLAY", "XDG_SESSION_TYPE",
                  "QT_QPA_PLATFORM_PLUGIN_PATH", "DISPLAY"):
         monkeypatch.delenv(name, raising=False)
@@ -193,7 +193,7 @@ def linux_x11(monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
     def run_window(files: list[str]) -> int:
         raise AssertionError("the window must not start")
 
-    monkeypatch.setitem(sys.modules, "app.window", types.SimpleNamespace(run_window=run_window))
+    monkeypatch.setitem(sys.modules, "app.gui.window", types.SimpleNamespace(run_window=run_window))
     monkeypatch.setattr(qt_platform, "xcb_plugin", lambda: PLUGIN)
     monkeypatch.setattr(qt_platform, "connect_x11", connected)
 

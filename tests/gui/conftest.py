@@ -13,7 +13,7 @@ def window(qtbot, tmp_path):
     """The real main window with throw-away settings, closed without prompts afterwards."""
     from PySide6.QtCore import QSettings
 
-    from app.window import MainWindow
+    from app.gui.window import MainWindow
 
     settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
     win = MainWindow(settings)

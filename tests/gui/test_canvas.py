@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QPointF, Qt
 
-from app.canvas.view import CanvasView
+from app.gui.canvas.view import CanvasView
 from tests.gui.mouse import drag
 from tests.unit.conftest import periodic_texture
 

@@ -74,7 +74,7 @@ def test_stylegan_on_the_cpu_is_announced_and_asks_before_running(
 ):
     from PySide6.QtWidgets import QMessageBox
 
-    from app.panels import expression_panel
+    from app.gui.panels import expression_panel
 
     panel = window.panels["expression"]
     window.docks["expression"].raise_()

@@ -7,7 +7,7 @@ import time
 import numpy as np
 from PySide6.QtCore import QTimer
 
-from app.jobs import JobRunner
+from app.gui.jobs import JobRunner
 from engines.remove.patchmatch import PatchMatchEngine
 from engines.remove.request import RemoveRequest
 from tests.unit.conftest import noise_texture, periodic_texture

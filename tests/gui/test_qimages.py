@@ -7,7 +7,7 @@ import gc
 import numpy as np
 from PySide6.QtGui import QColor
 
-from app.qimages import from_qimage, mask_overlay, to_qimage
+from app.gui.qimages import from_qimage, mask_overlay, to_qimage
 
 
 def test_uint8_pixels_round_trip_exactly_even_after_the_array_is_gone(qapp):

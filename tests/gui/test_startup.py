@@ -26,7 +26,7 @@ CHILD = textwrap.dedent(
 
     folder = Path(sys.argv[1])
     app = QApplication(sys.argv[:1])
-    from app.window import MainWindow
+    from app.gui.window import MainWindow
 
     settings = QSettings(str(folder / "settings.ini"), QSettings.Format.IniFormat)
     window = MainWindow(settings)

@@ -15,8 +15,8 @@ from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QColor, QGuiApplication, QPalette
 from PySide6.QtWidgets import QApplication, QToolTip
 
-from app import theme
-from app.theme import THEMES, apply_theme, build_palette, is_dark, system_scheme
+from app.gui import theme
+from app.gui.theme import THEMES, apply_theme, build_palette, is_dark, system_scheme
 
 Role = QPalette.ColorRole
 Group = QPalette.ColorGroup

@@ -12,7 +12,7 @@ import pytest
 from PySide6.QtCore import QPointF, Qt
 from PySide6.QtWidgets import QMessageBox
 
-from app.qimages import HEAT_FLOOR, heat_overlay
+from app.gui.qimages import HEAT_FLOOR, heat_overlay
 from engines import imageio
 from tests.gui.mouse import drag
 from tests.unit.conftest import noise_texture
@@ -227,7 +227,7 @@ def test_bad_model_files_say_why_and_a_good_one_imports(window, qtbot, panel, mo
 
 
 def test_model_view_and_opacity_are_remembered(window, qtbot, panel):
-    from app.window import MainWindow
+    from app.gui.window import MainWindow
 
     translate(window, qtbot, panel)
     panel.set_view("attention")
@@ -259,7 +259,7 @@ def one_torch_thread():
 def test_training_dialog_previews_cancels_and_resumes(window, qtbot, panel, models,
                                                       tmp_path, monkeypatch,
                                                       one_torch_thread):
-    from app.dialogs import train_translate
+    from app.gui.dialogs import train_translate
     from engines.translate.model_file import read_info
     from engines.translate.networks import Widths
 

@@ -8,8 +8,8 @@ from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QAction, QColor, QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication, QColorDialog, QFileDialog, QMessageBox
 
-from app.history import MaskCommand
-from app.window import SAVE_FILTER, MainWindow
+from app.gui.history import MaskCommand
+from app.gui.window import SAVE_FILTER, MainWindow
 from engines import imageio
 from engines.base import EngineError
 from tests.gui.mouse import drag
@@ -276,7 +276,7 @@ def test_undo_and_redo_keys_step_through_strokes(window, qtbot, photo):
 
 
 def test_theme_choice_applies_and_is_remembered(window, qtbot):
-    from app.theme import is_dark
+    from app.gui.theme import is_dark
 
     window.theme_actions["dark"].trigger()
     assert is_dark(QApplication.instance().palette())

@@ -21,6 +21,7 @@ pytest.importorskip("safetensors")
 
 import torch  # noqa: E402
 
+from engines import store  # noqa: E402
 from engines.base import Cancelled, CancelToken, EngineError, EngineUnavailable  # noqa: E402
 from engines.composite import harmonize_net as hn  # noqa: E402
 from engines.composite import train as tr  # noqa: E402
@@ -139,7 +140,7 @@ def test_model_file_round_trip_keeps_weights_and_metadata(tmp_path) -> None:
     net = hn.build_network(width=4, blocks=2)
     path = hn.save_model(net, tmp_path / "m.safetensors",
                          {"resolution": 64, "losses": [[1, 0.5]], "data": "synthetic"})
-    loaded, meta = hn.load_model(path)
+    loaded, meta = store.load_file(hn.HARMONIZATION, path)
     for key, value in net.state_dict().items():
         assert torch.equal(loaded.state_dict()[key], value)
     assert meta["width"] == "4" and meta["blocks"] == "2" and meta["resolution"] == "64"
@@ -149,11 +150,11 @@ def test_model_file_round_trip_keeps_weights_and_metadata(tmp_path) -> None:
 
 def test_missing_corrupt_and_foreign_files_give_clear_errors(tmp_path) -> None:
     with pytest.raises(EngineUnavailable, match="does not exist"):
-        hn.load_model(tmp_path / "nothing.safetensors")
+        store.load_file(hn.HARMONIZATION, tmp_path / "nothing.safetensors")
     corrupt = tmp_path / "corrupt.safetensors"
     corrupt.write_bytes(b"\x00\x01 not a model at all" * 10)
     with pytest.raises(EngineError, match="could not be read"):
-        hn.load_model(corrupt)
+        store.load_file(hn.HARMONIZATION, corrupt)
 
     from safetensors.torch import save_file
 
@@ -163,26 +164,26 @@ def test_missing_corrupt_and_foreign_files_give_clear_errors(tmp_path) -> None:
             "blocks": "2"}
     save_file(state, str(tmp_path / "other.safetensors"), {**meta, "architecture": "unet"})
     with pytest.raises(EngineError, match="different harmonization network"):
-        hn.load_model(tmp_path / "other.safetensors")
+        store.load_file(hn.HARMONIZATION, tmp_path / "other.safetensors")
     save_file(state, str(tmp_path / "wide.safetensors"),
               {**meta, "architecture": hn.ARCHITECTURE, "width": "8"})
     with pytest.raises(EngineError, match="do not fit"):
-        hn.load_model(tmp_path / "wide.safetensors")
+        store.load_file(hn.HARMONIZATION, tmp_path / "wide.safetensors")
     save_file(state, str(tmp_path / "plain.safetensors"))
     with pytest.raises(EngineError, match="not a Transfigure harmonization model"):
-        hn.load_model(tmp_path / "plain.safetensors")
+        store.load_file(hn.HARMONIZATION, tmp_path / "plain.safetensors")
 
 
 def test_engine_unavailable_without_a_model(tmp_path, monkeypatch) -> None:
     missing = tmp_path / "none.safetensors"
     monkeypatch.setenv(hn.ENV_VAR, str(missing))
-    availability = hn.model_availability()
+    availability = store.availability(hn.HARMONIZATION)
     assert not availability.available and hn.ENV_VAR in availability.fix
     comp, mask, _ = cast_composite(np.random.default_rng(1))
     with pytest.raises(EngineUnavailable):
         hn.NetHarmonizer().run(HarmonizeRequest(comp, mask))
     hn.save_model(hn.build_network(width=4, blocks=1), missing, {"resolution": SIZE})
-    assert hn.model_availability().available
+    assert store.availability(hn.HARMONIZATION).available
 
 
 def _write_photos(folder: Path, n: int) -> list[Path]:
@@ -209,20 +210,20 @@ def test_train_writes_a_model_resumes_and_cancels(tmp_path) -> None:
     kwargs = dict(size=SIZE, batch=2, width=4, report=report, seed=3, checkpoint_every=3,
                   preview_every=2)
     tr.train(photos, [mask], out, steps=4, resume=False, pairs=[(photos[0], mask)], **kwargs)
-    meta = hn.read_metadata(out)
+    meta = store.read_metadata(hn.HARMONIZATION, out)
     assert meta["iterations"] == "4" and meta["resolution"] == str(SIZE)
     assert len(json.loads(meta["losses"])) == 2 and "date" in meta and "data" in meta
     assert previews and previews[0].shape == (SIZE, 3 * SIZE, 3)
     tr.train(photos, [mask], out, steps=6, resume=True, **kwargs)
-    assert hn.read_metadata(out)["iterations"] == "6"
-    assert len(json.loads(hn.read_metadata(out)["losses"])) == 3
-    hn.load_model(out)
+    assert store.read_metadata(hn.HARMONIZATION, out)["iterations"] == "6"
+    assert len(json.loads(store.read_metadata(hn.HARMONIZATION, out)["losses"])) == 3
+    store.load_file(hn.HARMONIZATION, out)
 
     token = CancelToken()
     token.cancel()
     with pytest.raises(Cancelled):
         tr.train(photos, [mask], out, steps=10, resume=True, cancel=token, **kwargs)
-    assert hn.read_metadata(out)["iterations"] == "6"
+    assert store.read_metadata(hn.HARMONIZATION, out)["iterations"] == "6"
 
 
 def test_synthetic_composites_change_only_the_object() -> None:
@@ -237,7 +238,8 @@ def test_synthetic_composites_change_only_the_object() -> None:
 
 def test_importing_the_engine_does_not_import_torch() -> None:
     code = ("import sys, engines.composite, engines.composite.harmonize_net as h; "
-            "h.model_availability(); print('torch' in sys.modules)")
+            "from engines import store; store.availability(h.HARMONIZATION); "
+            "print('torch' in sys.modules)")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           check=True)
     assert done.stdout.strip() == "False"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from app.canvas.mask import TILE, MaskLayer
+from app.gui.canvas.mask import TILE, MaskLayer
 
 
 def distance_to_segment(h, w, a, b):

@@ -241,7 +241,7 @@ def test_mask_rcnn_without_weights_says_how_to_get_them(tmp_path, monkeypatch):
 
 
 def test_the_registered_weights_are_torchvisions_file():
-    from engines import weights
+    from engines.store import weights
 
     entry = weights.entry("maskrcnn_resnet50_fpn")
     assert entry.url.endswith("/maskrcnn_resnet50_fpn_coco-bf2d0c1e.pth")

@@ -24,6 +24,7 @@ import pytest
 torch = pytest.importorskip("torch")
 from torch import nn  # noqa: E402
 
+from engines import store  # noqa: E402
 from engines.base import Cancelled, CancelToken, EngineError, EngineUnavailable, InvalidInput  # noqa: E402
 from engines.expression.request import ExpressionRequest  # noqa: E402
 from engines.expression.stylegan import convert, faces_bridge, nvidia_pickle  # noqa: E402
@@ -455,8 +456,8 @@ def test_bridge_alignment_round_trips_on_a_real_face() -> None:
 def test_installed_weights_are_converted_once_and_loaded(monkeypatch: pytest.MonkeyPatch,
                                                         tmp_path: Path) -> None:
     """The default model loader: registry → pickle conversion → safetensors → networks."""
-    from engines import weights
     from engines.expression.stylegan import models
+    from engines.store import weights
 
     folder = tmp_path / "cache"
     folder.mkdir(exist_ok=True)
@@ -473,7 +474,7 @@ def test_installed_weights_are_converted_once_and_loaded(monkeypatch: pytest.Mon
     registry = {"stylegan2_ffhq": entry("stylegan2_ffhq", "tiny.pkl"),
                 "vgg16": entry("vgg16", "vgg.pth")}
     monkeypatch.setattr(weights, "_default_registry", lambda: registry)
-    models._load.cache_clear()
+    store.forget(models.SLOT)
     try:
         messages: list[str] = []
         loaded = models.load_models("cpu", messages.append)
@@ -484,9 +485,9 @@ def test_installed_weights_are_converted_once_and_loaded(monkeypatch: pytest.Mon
         np.testing.assert_allclose(face_image(loaded.generator, ws), face_image(g, ws),
                                    atol=1e-6)
         assert models.load_models("cpu") is loaded  # kept for the next run
-        models._load.cache_clear()
+        store.forget(models.SLOT)
         again: list[str] = []
         models.load_models("cpu", again.append)
         assert "Converting" not in again[0]  # the conversion is reused
     finally:
-        models._load.cache_clear()
+        store.forget(models.SLOT)

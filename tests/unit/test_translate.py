@@ -16,6 +16,7 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("safetensors")
 
+from engines import store  # noqa: E402
 from engines.base import Cancelled, CancelToken, EngineError, EngineUnavailable  # noqa: E402
 from engines.translate import TranslateRequest  # noqa: E402
 from engines.translate.engine import (  # noqa: E402
@@ -25,18 +26,18 @@ from engines.translate.engine import (  # noqa: E402
     tile_boxes,
     working_size,
 )
-from engines.translate.model_file import (  # noqa: E402
-    load_model,
-    read_info,
-    resolve_model,
-    save_model,
-)
+from engines.translate.model_file import TRANSLATION, read_info, save_model  # noqa: E402
 from engines.translate.networks import (  # noqa: E402
     Widths,
     build_attention,
     build_translator,
 )
 from engines.translate.train import TrainSettings, train  # noqa: E402
+
+
+def load_model(path: Path) -> tuple:
+    """(G0, G_attn, info) from a file, on the CPU, as the store loads it for the engine."""
+    return store.load_file(TRANSLATION, path)
 
 TINY = Widths(generator=4, blocks=1, attention=4, discriminator=4)
 SIDE = 36  # synthetic photos; training crops are 32
@@ -360,11 +361,11 @@ def test_a_model_from_a_newer_network_revision_is_refused(tmp_path):
 def test_models_are_found_by_name_in_the_user_folder(tmp_path, monkeypatch):
     monkeypatch.setenv("TRANSFIGURE_TRANSLATE_MODELS", str(tmp_path))
     tiny_model(tmp_path / "apple2orange.safetensors")
-    assert resolve_model("apple2orange") == tmp_path / "apple2orange.safetensors"
+    assert store.find(TRANSLATION, "apple2orange") == tmp_path / "apple2orange.safetensors"
     with pytest.raises(EngineUnavailable, match="No translation model named 'pear2plum'"):
-        resolve_model("pear2plum")
+        store.find(TRANSLATION, "pear2plum")
     with pytest.raises(EngineUnavailable, match="does not exist"):
-        resolve_model(str(tmp_path / "typo.safetensors"))
+        store.find(TRANSLATION, str(tmp_path / "typo.safetensors"))
 
 
 def test_the_engine_is_registered_without_importing_torch():

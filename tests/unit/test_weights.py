@@ -16,9 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from engines import weights
+from engines import store
 from engines.base import Cancelled, CancelToken, EngineError
-from engines.weights import WeightsEntry, WeightsError, WeightsMissing
+from engines.store import weights
+from engines.store.weights import WeightsEntry, WeightsError, WeightsMissing
 
 SIZE = 3 * (1 << 20)
 DATA = os.urandom(SIZE)
@@ -111,7 +112,7 @@ def part_of(e: WeightsEntry) -> Path:
 
 
 def cache_files() -> list[str]:
-    folder = weights.cache_dir()
+    folder = store.user_root()
     return sorted(p.name for p in folder.iterdir()) if folder.exists() else []
 
 
@@ -148,7 +149,7 @@ def test_registry_file_with_bad_checksum_is_rejected(tmp_path: Path) -> None:
 
 def test_default_cache_dir_is_per_user_weights_folder(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("TRANSFIGURE_CACHE_DIR")
-    folder = weights.cache_dir()
+    folder = store.user_root()
     assert folder.name == "weights"
     assert "transfigure" in str(folder).lower()
 
@@ -160,7 +161,7 @@ def test_listing_touches_no_network(server: _Server, served: WeightsEntry) -> No
 
 
 def test_module_imports_without_torch() -> None:
-    code = "import sys, engines.weights; sys.exit('torch' in sys.modules)"
+    code = "import sys, engines.store.weights; sys.exit('torch' in sys.modules)"
     root = Path(__file__).parents[2]
     assert subprocess.run([sys.executable, "-c", code], cwd=root).returncode == 0
 

@@ -11,7 +11,6 @@ conversion instead of silently using stale tensors.
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ from engines.base import EngineError
 from engines.expression.stylegan import nvidia_pickle
 from engines.expression.stylegan.generator import Generator, GeneratorConfig
 from engines.expression.stylegan.nvidia_pickle import PersistentObject
+from engines.store.tensors import load_tensors, read_header, save_tensors
 
 FORMAT = "transfigure-stylegan2"
 NETWORK_KEYS = ("G_ema", "G")  # the moving average of the generator is the one to sample from
@@ -70,28 +70,13 @@ def generator_from_pickle_data(data: Any) -> tuple[dict[str, torch.Tensor], dict
 def convert(source: str | os.PathLike[str], target: str | os.PathLike[str],
             source_sha256: str = "") -> Path:
     """Read the pickle at ``source`` safely and write the generator to ``target`` atomically."""
-    from safetensors.torch import save_file
-
     state, meta = generator_from_pickle_data(nvidia_pickle.load_file(source))
     meta["source_sha256"] = source_sha256
-    target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        save_file(state, name, metadata=meta)
-        os.replace(name, target)
-    except BaseException:
-        Path(name).unlink(missing_ok=True)
-        raise
-    return target
+    return save_tensors(target, state, meta)
 
 
 def converted_metadata(path: str | os.PathLike[str]) -> dict[str, str]:
-    from safetensors import safe_open
-
-    with safe_open(str(path), framework="pt") as fh:
-        return dict(fh.metadata() or {})
+    return read_header(path)
 
 
 def ensure_converted(source: Path, target: Path, source_sha256: str) -> Path:
@@ -109,9 +94,7 @@ def ensure_converted(source: Path, target: Path, source_sha256: str) -> Path:
 def load_converted(path: str | os.PathLike[str],
                    device: str = "cpu") -> tuple[dict[str, torch.Tensor], GeneratorConfig]:
     """The tensors and the generator shape of a converted file."""
-    from safetensors.torch import load_file
-
-    state = load_file(str(path), device=device)
+    state = load_tensors(path, device=device)
     clamp_text = converted_metadata(path).get("conv_clamp", "none")
     clamp = None if clamp_text == "none" else float(clamp_text)
     return state, GeneratorConfig.from_state_dict(state, conv_clamp=clamp)

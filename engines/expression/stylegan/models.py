@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
 from engines.base import EngineError, EngineUnavailable
@@ -18,6 +17,7 @@ from engines.expression.stylegan.perceptual import DEFAULT_LAYER, PerceptualLoss
 
 STYLEGAN = "stylegan2_ffhq"
 VGG = "vgg16"
+SLOT = "stylegan"  # where the model store keeps the loaded networks
 
 
 @dataclass(frozen=True)
@@ -29,7 +29,7 @@ class StyleGANModels:
 
 def require_weights() -> None:
     """Raise ``EngineUnavailable`` naming every missing file and the command for each."""
-    from engines import weights
+    from engines.store import weights
 
     missing = [weights.entry(n) for n in (STYLEGAN, VGG)
                if not weights.is_installed(weights.entry(n))]
@@ -52,8 +52,8 @@ def converted_path(source: Path) -> Path:
 
 
 def needs_conversion() -> bool:
-    from engines import weights
     from engines.expression.stylegan.convert import FORMAT, converted_metadata
+    from engines.store import weights
 
     entry = weights.entry(STYLEGAN)
     target = converted_path(weights.path_for(entry))
@@ -66,11 +66,10 @@ def needs_conversion() -> bool:
     return meta.get("format") != FORMAT or meta.get("source_sha256") != entry.sha256
 
 
-@lru_cache(maxsize=1)
 def _load(device: str) -> StyleGANModels:
-    from engines import weights
     from engines.expression.stylegan.convert import ensure_converted, load_converted
     from engines.expression.stylegan.perceptual import load_vgg16_trunk
+    from engines.store import weights
 
     g_entry, v_entry = weights.entry(STYLEGAN), weights.entry(VGG)
     source = weights.path_for(g_entry)
@@ -95,13 +94,14 @@ def _load(device: str) -> StyleGANModels:
 
 def load_models(device: str, announce: Callable[[str], None] | None = None) -> StyleGANModels:
     """The cached networks on ``device``; the first call may convert NVIDIA's pickle."""
-    from engines.weights import WeightsMissing
+    from engines import store
+    from engines.store.weights import WeightsMissing
 
     require_weights()
-    if announce is not None and _load.cache_info().currsize == 0:
+    if announce is not None and not store.holds(SLOT):
         announce("Converting NVIDIA's StyleGAN2 network (only the first time)"
                  if needs_conversion() else "Loading StyleGAN2 and VGG-16")
     try:
-        return _load(device)
+        return store.keep_last(SLOT, device, lambda: _load(device))
     except WeightsMissing as exc:  # deleted since the check
         raise EngineUnavailable(exc.message, exc.detail) from exc

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 import threading
 from collections import OrderedDict
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
+
+from engines.files import atomic_write
 
 
 def style_key(image: np.ndarray, steps: int, start: str, model_key: str, extra: str = "") -> str:
@@ -66,15 +67,9 @@ class StyleCache:
             return
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{key[:16]}.", suffix=".npy")
+            atomic_write(path, lambda out: np.save(out, styles, allow_pickle=False), sync=False)
         except OSError:  # a read-only cache only costs the next session its speed-up
             return
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                np.save(fh, styles, allow_pickle=False)
-            os.replace(tmp, path)
-        except OSError:
-            Path(tmp).unlink(missing_ok=True)
 
     def _remember(self, key: str, styles: np.ndarray) -> None:
         with self._lock:
@@ -91,7 +86,7 @@ def shared_cache(folder: str) -> StyleCache:
 
 
 def default_cache() -> StyleCache:
-    """The cache under the weights cache folder (``TRANSFIGURE_CACHE_DIR`` moves it)."""
-    from engines.weights import cache_dir
+    """The cache in the user's models folder (``TRANSFIGURE_CACHE_DIR`` moves it)."""
+    from engines.store import user_root
 
-    return shared_cache(str(cache_dir() / "stylegan-inversions"))
+    return shared_cache(str(user_root() / "stylegan-inversions"))

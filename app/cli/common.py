@@ -1,0 +1,133 @@
+"""What the command-line commands share: engine lookup, output checks, a progress bar.
+
+Nothing here imports numpy, torch or an engine at module level; each function imports
+what it needs, so ``transfigure --help`` stays instant.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from app.cli.console import run_with_progress
+from app.cli.progress_bar import ProgressBar
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from engines.base import CancelToken, Report
+    from engines.imageio import LoadedImage
+    from engines.registry import EngineEntry
+
+
+def engine_entry(operation: str, name: str | None) -> EngineEntry:
+    from engines import registry
+    from engines.base import EngineUnavailable, InvalidInput
+
+    try:
+        entry = registry.get(operation, name)
+    except KeyError as exc:
+        raise InvalidInput(str(exc.args[0]) + ".") from None
+    availability = entry.availability()
+    if not availability.available:
+        message = f"The {operation} engine '{entry.name}' is unavailable: {availability.reason}"
+        if availability.fix:
+            message += f" (fix: {availability.fix})"
+        raise EngineUnavailable(message)
+    return entry
+
+
+def check_output(target: Path, source: Path, overwrite: bool) -> None:
+    """Refuse a bad OUT before spending minutes on the fill (``save_image`` checks again)."""
+    from engines.base import InvalidInput
+    from engines.imageio import SUPPORTED_SAVE_EXTENSIONS
+
+    if target.suffix.lower() not in SUPPORTED_SAVE_EXTENSIONS:
+        shown = target.suffix or "a file without an extension"
+        raise InvalidInput(f"Cannot save as {shown}; use .png, .jpg, .webp or .tif.")
+    if target.exists():
+        if target.is_dir():
+            raise InvalidInput(f"{target} is a folder; choose a file name.")
+        if source.exists() and same_file(target, source):
+            raise InvalidInput(
+                f"Saving as {target} would replace the original photo; choose another name."
+            )
+        if not overwrite:
+            raise InvalidInput(f"{target} already exists; pass --overwrite to replace it.")
+    elif not target.parent.is_dir():
+        raise InvalidInput(f"The folder {target.parent} does not exist.")
+
+
+def same_file(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return a.resolve() == b.resolve()
+
+
+def check_model_output(out: Path, resume: bool) -> Path:
+    """Refuse a bad model path for a trainer before any data is loaded."""
+    from engines.base import InvalidInput
+
+    if out.suffix.lower() != ".safetensors":
+        raise InvalidInput("The model file should end in .safetensors.")
+    if out.exists() and not resume:
+        raise InvalidInput(f"{out} already exists; pass --resume to continue training it, "
+                           "or choose another name.")
+    if not out.parent.is_dir():
+        raise InvalidInput(f"The folder {out.parent} does not exist.")
+    return out
+
+
+def run_engine(
+    label: str, work: Callable[[Report, CancelToken], Any]
+) -> tuple[Any, bool]:
+    """``work(report, cancel)`` with a progress bar on a terminal; (result, bar was shown).
+
+    The engine's reports are only stored; the main thread draws them, so the worker
+    never waits on terminal I/O. ``Cancelled`` (Ctrl-C) reaches the caller.
+    """
+    from engines.base import Progress
+
+    bar = ProgressBar(sys.stderr)
+    latest: list[Progress | None] = [None]
+
+    def report(progress: Progress) -> None:
+        latest[0] = progress
+
+    def tick(force: bool = False) -> None:
+        progress = latest[0]
+        if progress is None:
+            bar.update(0.0, "", f"Starting {label}", force=force)
+        else:
+            bar.update(progress.fraction, f"{progress.step}/{progress.total}", progress.message,
+                       force=force)
+
+    result = run_with_progress(bar, tick, lambda cancel: work(report, cancel))
+    return result, bar.enabled
+
+
+def save_changed(
+    photo: LoadedImage, result: np.ndarray, changed: np.ndarray, target: Path, overwrite: bool
+) -> Path:
+    """Save ``result`` where ``changed`` is set and the file's own integers elsewhere.
+
+    Untouched pixels come back bit for bit, with the photo's bit depth, alpha, colour
+    profile and EXIF; the original file is never the target.
+    """
+    import numpy as np
+
+    from engines import imageio
+
+    depth = photo.bit_depth
+    values = photo.raw
+    values[changed] = imageio.to_uint(result[changed], depth)
+    pixels = values.astype(np.float32)
+    pixels /= np.float32((1 << depth) - 1)  # save_image quantises this back exactly
+    return imageio.save_image(
+        target, pixels, alpha=photo.alpha, bit_depth=depth, icc_profile=photo.icc_profile,
+        exif=photo.exif, overwrite=overwrite, protect=Path(photo.path),
+    )

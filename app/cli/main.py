@@ -1,0 +1,138 @@
+"""The command line: one command per operation (from the operations table), plus
+``transfigure engines`` and ``transfigure weights``.
+
+Start-up stays fast: nothing here imports an engine, torch or PySide6 at module level;
+each command imports what it needs when it runs. Errors the user can fix are one line
+on stderr (``transfigure: error: ...``, exit 1), usage errors exit 2, Ctrl-C exits 130,
+and a traceback appears only with ``--debug``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+import traceback
+from collections.abc import Sequence
+
+from app import __version__
+from app.cli import listing, weights
+from app.cli.console import (
+    DEBUG_HINT,
+    EXIT_CANCELLED,
+    EXIT_ERROR,
+    EXIT_OK,
+    NOTHING_WRITTEN,
+    PROG,
+    CommandError,
+    error,
+    say,
+)
+from engines.operations import operations
+
+# Commands that belong to no operation; they come after the operations' own.
+TOOL_COMMANDS = (listing, weights)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Every command: each operation's command module adds its own (``add_commands``)."""
+    # --debug is accepted before or after the command: the sub-parsers' copy has no
+    # default, so it never resets a --debug given before the command.
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--debug", action="store_true", default=argparse.SUPPRESS,
+        help="print the full traceback when something goes wrong",
+    )
+
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description=(
+            "Transfigure: remove distractors from photos and more. Run a command below; "
+            "'transfigure' alone, or 'transfigure PHOTO', opens the desktop window."
+        ),
+        epilog=(
+            "examples:\n"
+            "  transfigure remove photo.jpg --mask hole.png -o clean.jpg\n"
+            "  transfigure composite street.jpg dog.jpg --box 40,60,300,260 --at 500,420 "
+            "-o with-dog.jpg\n"
+            "  transfigure engines\n"
+            "  transfigure weights list\n\n"
+            "Run 'transfigure COMMAND --help' for a command's options."
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument(
+        "--debug", action="store_true", default=False,
+        help="print the full traceback when something goes wrong",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
+    modules = [importlib.import_module(op.commands) for op in operations() if op.commands]
+    for module in [*modules, *TOOL_COMMANDS]:
+        module.add_commands(commands, common)
+    return parser
+
+
+def command_names() -> list[str]:
+    """The names ``transfigure COMMAND`` accepts, in the order ``--help`` lists them."""
+    parser = build_parser()
+    choices = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return list(choices.choices)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse ``argv`` (default ``sys.argv[1:]``), run the command, return the exit code."""
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    try:
+        args = parser.parse_args(args_list)
+    except SystemExit as exc:  # --help, --version, usage errors: keep argparse's codes
+        return _exit_code(exc.code)
+    if getattr(args, "handler", None) is None:
+        parser.print_help()
+        return EXIT_OK
+    return _run(args)
+
+
+def _exit_code(code: object) -> int:
+    if code is None:
+        return EXIT_OK
+    if isinstance(code, int):
+        return code
+    print(code, file=sys.stderr)
+    return EXIT_ERROR
+
+
+def _run(args: argparse.Namespace) -> int:
+    """Run the command; every failure becomes one line (and a traceback with --debug)."""
+    debug = bool(getattr(args, "debug", False))
+    try:
+        from engines.base import Cancelled, EngineError
+    except Exception as exc:  # a broken installation: still no raw traceback
+        return _report_unexpected(exc, debug)
+    try:
+        return int(args.handler(args))
+    except (EngineError, CommandError) as exc:
+        if debug:
+            traceback.print_exc()
+            detail = getattr(exc, "detail", "")
+            if detail:
+                print(f"detail: {detail}", file=sys.stderr)
+        error(exc.message)
+        return EXIT_ERROR
+    except (Cancelled, KeyboardInterrupt):
+        if debug:
+            traceback.print_exc()
+        say(NOTHING_WRITTEN)
+        return EXIT_CANCELLED
+    except Exception as exc:
+        return _report_unexpected(exc, debug)
+
+
+def _report_unexpected(exc: BaseException, debug: bool) -> int:
+    if debug:
+        traceback.print_exc()
+        error(f"unexpected {type(exc).__name__}: {exc}")
+    else:
+        error(f"unexpected {type(exc).__name__}: {exc} {DEBUG_HINT}")
+    return EXIT_ERROR

@@ -1,0 +1,97 @@
+"""The Remove panel: which engine, how careful, and the button that fills the selection."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFormLayout,
+    QLabel,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.gui.panels.base import OperationPanel, Workspace, engine_combo, restore_choice
+from engines import registry
+from engines.base import EngineError
+
+QUALITIES = (("Fast", "fast"), ("Balanced", "balanced"), ("Best", "best"))
+
+
+class RemovePanel(OperationPanel):
+    """Fills the painted selection from the rest of the photo with the chosen engine."""
+
+    title = "Remove"
+    key = "remove"
+    action_text = "&Remove Selection"
+    shortcut = "Ctrl+R"
+    action_tip = "Fill the selection from the rest of the photo (Ctrl+R)"
+
+    def __init__(self, workspace: Workspace, parent: QWidget | None = None) -> None:
+        super().__init__(workspace, parent)
+        self.engine = engine_combo("remove")
+        self.quality = QComboBox()
+        for label, value in QUALITIES:
+            self.quality.addItem(label, value)
+        self.quality.setCurrentIndex(1)
+        self.quality.setToolTip("Fast: a quick fill. Best: more search at full resolution.")
+        self.run_button = QPushButton("Remove")
+        self.run_button.setToolTip(self.run_action.toolTip())
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setToolTip("Stop and keep the photo as it was (Esc)")
+        self.cancel_button.setEnabled(False)
+        hint = QLabel(
+            "Paint over what should go (right button or Alt erases; a soft brush feathers "
+            "the fill's edge), then Remove."
+        )
+        hint.setWordWrap(True)
+        form = QFormLayout()
+        form.addRow("Engine", self.engine)
+        form.addRow("Quality", self.quality)
+        layout = QVBoxLayout(self)
+        layout.addWidget(hint)
+        layout.addLayout(form)
+        layout.addWidget(self.run_button)
+        layout.addWidget(self.cancel_button)
+        layout.addStretch(1)
+        self.run_button.clicked.connect(self.run_action.trigger)
+
+    def update_state(self, has_photo: bool, idle: bool) -> None:
+        super().update_state(has_photo, idle)
+        self.run_button.setEnabled(has_photo and idle)
+        self.engine.setEnabled(idle)
+        self.quality.setEnabled(idle)
+        self.cancel_button.setEnabled(not idle)
+
+    def run(self) -> None:
+        """Fill the current selection; the result becomes one undoable step."""
+        workspace = self.workspace
+        document, mask = workspace.document, workspace.canvas.mask
+        if document is None or mask is None:
+            return
+        from engines.remove.request import RemoveRequest
+
+        request = RemoveRequest(document.pixels, mask.selection,
+                                quality=self.quality.currentData())
+        try:
+            request.validate()
+            engine = registry.get("remove", self.engine.currentData()).load()()
+        except EngineError as exc:
+            workspace.show_error("Cannot remove", exc.message, exc.detail)
+            return
+        alpha = mask.alpha if mask.is_soft else None  # the mask as it was at the start
+
+        def done(result) -> None:
+            workspace.apply_result(result.image, "Remove", alpha=alpha)
+            workspace.show_status(f"Filled in {result.seconds:.1f} s")
+
+        workspace.start_job(lambda report, cancel: engine.run(request, report, cancel), done)
+
+    def save_settings(self, settings: QSettings) -> None:
+        settings.setValue("remove/engine", self.engine.currentData())
+        settings.setValue("remove/quality", self.quality.currentData())
+
+    def restore_settings(self, settings: QSettings) -> None:
+        restore_choice(self.engine, settings.value("remove/engine"))
+        restore_choice(self.quality, settings.value("remove/quality"))

@@ -1,0 +1,90 @@
+"""Writing files so that a crash, a full disk or Ctrl-C never leaves a half-written one.
+
+Photos, trained models, training states, preview charts, remembered inversions and
+downloaded or imported weights are all written the same way: into a temporary file
+beside the target (same folder, so the final rename cannot cross file systems), flushed
+to disk, then renamed over the target in one step. Until that rename the old file is
+intact; if anything fails the temporary file is removed. One helper for all of them
+keeps that promise in one place.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import secrets
+from collections.abc import Callable
+from pathlib import Path
+from typing import BinaryIO
+
+
+def atomic_write(
+    target: str | os.PathLike[str], write: Callable[[BinaryIO], None], *, sync: bool = True
+) -> Path:
+    """Run ``write(file)`` on a temporary file beside ``target``, then rename it into place.
+
+    The temporary file is created with mode 0o666 (the umask applies, as for any new
+    file) rather than ``mkstemp``'s 0o600, so what is saved stays readable by other
+    programs; when a file is replaced, its permissions are carried over. ``sync``
+    flushes the data and the rename to disk (photos, models); caches that are cheap to
+    redo may skip it. The folder must exist. Returns ``target`` as a Path.
+    """
+    target = Path(target)
+    fd, tmp = _create_temp(target)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            write(out)
+            out.flush()
+            if sync:
+                os.fsync(out.fileno())
+        if target.exists():
+            os.chmod(tmp, target.stat().st_mode & 0o7777)
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    if sync:
+        fsync_folder(target.parent)
+    return target
+
+
+def write_bytes(target: str | os.PathLike[str], data: bytes, *, sync: bool = True) -> Path:
+    """``data`` as the whole of ``target``, atomically (see ``atomic_write``)."""
+    return atomic_write(target, lambda out: out.write(data), sync=sync)
+
+
+def install_finished(tmp: str | os.PathLike[str], target: str | os.PathLike[str]) -> Path:
+    """Rename a temporary file that is complete and checked over ``target`` in one step.
+
+    For files written over several sessions before they are known to be good (a
+    download resumed across runs, then checked against its hash).
+    """
+    target = Path(target)
+    os.replace(tmp, target)
+    fsync_folder(target.parent)
+    return target
+
+
+def _create_temp(target: Path) -> tuple[int, Path]:
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    for _ in range(100):
+        tmp = target.with_name(f".{target.stem}.{secrets.token_hex(4)}.tmp{target.suffix}")
+        try:
+            return os.open(tmp, flags, 0o666), tmp
+        except FileExistsError:
+            continue
+    raise FileExistsError(errno.EEXIST, "no free temporary file name", str(target))
+
+
+def fsync_folder(folder: Path) -> None:
+    """Make a rename in ``folder`` durable on POSIX; not possible (nor needed) on Windows."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)

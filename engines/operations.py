@@ -1,0 +1,57 @@
+"""Every operation Transfigure offers, in one table: where its engines, panel and commands are.
+
+The registry imports each operation's engine package (which registers its engines), the
+window builds a dock from each panel, and the command line adds each command module's
+commands, all from this table and in its order. Adding an operation is its own files
+(an engine package; a panel and/or a command module if users reach it there) and one
+line here. Panels and command modules are named as strings and imported only by the
+front end that shows them, so the engines never import Qt or the command line.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One operation and the modules that implement it.
+
+    ``engines``: the package whose import registers the operation's engines.
+    ``panel``: ``"module:Class"`` of its dock panel in the window, or None when it has
+    none (a step another operation runs). ``commands``: the command-line module whose
+    ``add_commands(commands, common)`` adds its commands, or None.
+    """
+
+    name: str
+    engines: str
+    panel: str | None = None
+    commands: str | None = None
+
+
+OPERATIONS: tuple[Operation, ...] = (
+    Operation("remove", "engines.remove",
+              "app.gui.panels.remove_panel:RemovePanel", "app.cli.remove"),
+    Operation("composite", "engines.composite",
+              "app.gui.panels.composite_panel:CompositePanel", "app.cli.composite"),
+    Operation("segment", "engines.composite"),
+    Operation("harmonize", "engines.composite", None, "app.cli.harmonize"),
+    Operation("translate", "engines.translate",
+              "app.gui.panels.translate_panel:TranslatePanel", "app.cli.translate"),
+    Operation("expression", "engines.expression",
+              "app.gui.panels.expression_panel:ExpressionPanel", "app.cli.expression"),
+)
+
+
+def operations() -> tuple[Operation, ...]:
+    """The table, read at each call so that an entry added later counts (tests add one)."""
+    return OPERATIONS
+
+
+def load(target: str) -> Any:
+    """The object a ``"module:attribute"`` string names (a panel class, an engine class)."""
+    module_name, _, attribute = target.partition(":")
+    module = importlib.import_module(module_name)
+    return getattr(module, attribute) if attribute else module
