@@ -19,7 +19,7 @@ from PySide6.QtCore import QEventLoop, QSettings, QTimer
 from PySide6.QtWidgets import QApplication
 from skimage import data
 
-from app.window import MainWindow
+from app.gui.window import MainWindow
 from engines import imageio
 
 TOWER = (434, 112, 48, 258)  # x, y, w, h of the tower against the sky, in photo pixels

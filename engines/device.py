@@ -12,12 +12,8 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import TYPE_CHECKING
 
 from engines.base import DeviceUnavailable
-
-if TYPE_CHECKING:
-    import torch
 
 ENV_VAR = "TRANSFIGURE_DEVICE"
 CHOICES = ("auto", "cpu", "cuda", "mps")
@@ -45,12 +41,6 @@ def resolve_device(preference: str | None = None) -> str:
     if kind == "mps" and not _mps_available():
         raise DeviceUnavailable("Apple's MPS device was requested, but it is not available here.")
     return wanted
-
-
-def torch_device(name: str) -> torch.device:
-    import torch
-
-    return torch.device(name)
 
 
 def device_label(name: str) -> str:

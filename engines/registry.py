@@ -42,6 +42,33 @@ def needs_modules(*names: str) -> Callable[[], Availability]:
     return check
 
 
+def needs_weights(*names: str, modules: tuple[str, ...] = ("torch",)) -> Callable[[], Availability]:
+    """An availability check for engines that need downloadable weights: the packages
+    import and every named file is installed (no hashing, no torch import)."""
+
+    def check() -> Availability:
+        missing = needs_modules(*modules)()
+        if not missing.available:
+            return missing
+        from engines.store import weights
+
+        for name in names:
+            try:
+                entry = weights.entry(name)
+            except Exception as exc:  # an entry missing from models.toml is our bug: say so
+                return Availability(False, f"No weights named {name!r} are registered ({exc}).")
+            if not weights.is_installed(entry):
+                return Availability(
+                    False,
+                    f"The {entry.title} weights are not installed.",
+                    f"transfigure weights download {name}  (or: transfigure weights import "
+                    f"{name} FILE)",
+                )
+        return Availability(True)
+
+    return check
+
+
 @dataclass(frozen=True)
 class EngineEntry:
     operation: str

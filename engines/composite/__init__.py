@@ -14,37 +14,12 @@ from engines.composite.request import (
     SegmentRequest,
     SegmentResult,
 )
-from engines.registry import Availability, EngineEntry, needs_modules, register
+from engines.registry import Availability, EngineEntry, needs_weights, register
 
 __all__ = [
     "CompositeRequest", "CompositeResult", "HarmonizeRequest", "HarmonizeResult",
     "SegmentRequest", "SegmentResult",
 ]
-
-
-def _weights_installed(name: str, modules: tuple[str, ...] = ("torch", "torchvision")):
-    """Available when the packages import and the named weights are in the cache."""
-
-    def check() -> Availability:
-        missing = needs_modules(*modules)()
-        if not missing.available:
-            return missing
-        from engines.store import weights
-
-        try:
-            entry = weights.entry(name)
-        except Exception as exc:  # an entry missing from models.toml is our bug: say so
-            return Availability(False, f"No weights named {name!r} are registered ({exc}).")
-        if not weights.is_installed(entry):
-            return Availability(
-                False,
-                f"The {entry.title} weights are not installed.",
-                f"transfigure weights download {name}  (or: transfigure weights import "
-                f"{name} FILE)",
-            )
-        return Availability(True)
-
-    return check
 
 
 register(EngineEntry(
@@ -57,7 +32,7 @@ register(EngineEntry(
     operation="segment", name="maskrcnn", title="Mask R-CNN (neural)",
     description="torchvision's COCO Mask R-CNN; takes the instance that best fills the box.",
     target="engines.composite.segment:MaskRCNNSegmenter",
-    check=_weights_installed("maskrcnn_resnet50_fpn"),
+    check=needs_weights("maskrcnn_resnet50_fpn", modules=("torch", "torchvision")),
 ))
 register(EngineEntry(
     operation="harmonize", name="reinhard", title="Colour transfer (classic)",

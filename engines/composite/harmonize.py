@@ -63,7 +63,8 @@ MIN_RECORDED = 0.1  # share of the ring that must still record light for a trans
 
 # Natural spread (root mean square over photos) of the object-minus-surroundings
 # differences this module measures, on horse2zebra's animal photos with their masks;
-# tests/benchmarks/composite.py recomputes them (section "calibration").
+# tests/benchmarks/composite.py recomputes them (section "calibration", with its
+# calibration_sample).
 NATURAL_L = 21.7  # L mean difference, Lab units
 NATURAL_AB = (9.1, 11.5)  # a and b mean differences
 NATURAL_WORLD = (0.363, 0.229)  # grey-world log-chromaticity differences (2 opponent axes)
@@ -271,24 +272,6 @@ def transfer_shift(work: Work, cast: bool = False) -> np.ndarray:
     agreement = max(0.0, float(a @ b) / norms) if norms > 0 else 0.0
     shift[1:] = agreement * trust * d.lab[1:]
     return shift
-
-
-def calibration_sample(image: np.ndarray, mask: np.ndarray) -> dict[str, np.ndarray]:
-    """The quantities the ``NATURAL_*`` constants describe, measured on one real photo.
-
-    Their root mean square over many real photos with object masks is the natural
-    spread (tests/benchmarks/composite.py, section "calibration"). The membrane is
-    measured after the shrunk transfer, as the Poisson engine meets it.
-    """
-    image = np.asarray(image, np.float32)
-    work = work_crop(image, np.asarray(mask, np.float32))
-    d = differences(work.image, work.fg, work.ring)
-    lab = to_lab(work.image) + work.alpha[..., None] * transfer_shift(work)
-    membrane = solve_membrane(lab, work.alpha)
-    omega = work.alpha >= 0.5
-    energy = np.sqrt((membrane[omega] ** 2).mean(axis=0)) if omega.any() else np.zeros(3)
-    return {"L": d.lab[:1], "ab": d.lab[1:], "world": d.world, "edge": d.edge,
-            "membrane": energy}
 
 
 # --------------------------------------------------------------------------- Poisson

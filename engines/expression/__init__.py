@@ -6,34 +6,9 @@ Importing this package registers the engines; it must stay cheap (no torch, no d
 from __future__ import annotations
 
 from engines.expression.request import ExpressionRequest, ExpressionResult
-from engines.registry import EngineEntry, needs_modules, register
+from engines.registry import EngineEntry, needs_modules, needs_weights, register
 
 __all__ = ["ExpressionRequest", "ExpressionResult"]
-
-
-def _stylegan_check():
-    """Available when torch, dlib and both weights files are installed."""
-    from engines.registry import Availability
-
-    def check() -> Availability:
-        missing = needs_modules("torch", "dlib", "face_recognition_models")()
-        if not missing.available:
-            return missing
-        from engines.store import weights
-
-        for name in ("stylegan2_ffhq", "vgg16"):
-            try:
-                entry = weights.entry(name)
-            except Exception as exc:
-                return Availability(False, f"No weights named {name!r} are registered ({exc}).")
-            if not weights.is_installed(entry):
-                return Availability(
-                    False, f"The {entry.title} weights are not installed.",
-                    f"transfigure weights download {name}",
-                )
-        return Availability(True)
-
-    return check
 
 
 register(EngineEntry(
@@ -49,5 +24,6 @@ register(EngineEntry(
     description="Inverts both faces into StyleGAN2's W+ space, takes the expression layers "
                 "from the second, regenerates and blends the new face in.",
     target="engines.expression.stylegan.engine:StyleGANExpressionEngine",
-    check=_stylegan_check(),
+    check=needs_weights("stylegan2_ffhq", "vgg16",
+                        modules=("torch", "dlib", "face_recognition_models")),
 ))

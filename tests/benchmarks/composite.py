@@ -735,6 +735,24 @@ def applying(args: argparse.Namespace, say: Printer, out: Path, notes: list[str]
 # --------------------------------------------------------------------------- calibration
 
 
+def calibration_sample(image: np.ndarray, mask: np.ndarray) -> dict[str, np.ndarray]:
+    """The quantities the harmonizers' ``NATURAL_*`` constants describe, on one real photo.
+
+    Their root mean square over many real photos with object masks is the natural
+    spread (section "calibration"). The membrane is measured after the shrunk transfer,
+    as the Poisson engine meets it.
+    """
+    image = np.asarray(image, np.float32)
+    work = harmonize.work_crop(image, np.asarray(mask, np.float32))
+    d = harmonize.differences(work.image, work.fg, work.ring)
+    lab = harmonize.to_lab(work.image) + work.alpha[..., None] * harmonize.transfer_shift(work)
+    membrane = harmonize.solve_membrane(lab, work.alpha)
+    omega = work.alpha >= 0.5
+    energy = np.sqrt((membrane[omega] ** 2).mean(axis=0)) if omega.any() else np.zeros(3)
+    return {"L": d.lab[:1], "ab": d.lab[1:], "world": d.world, "edge": d.edge,
+            "membrane": energy}
+
+
 def calibration(args: argparse.Namespace, say: Printer, notes: list[str]) -> None:
     """Recompute the engine's natural spreads from horse2zebra's photos and masks."""
     root = SHARED / "horse2zebra"
@@ -759,7 +777,7 @@ def calibration(args: argparse.Namespace, say: Printer, notes: list[str]) -> Non
         if mask.shape != image.shape[:2] or not 0.01 < mask.mean() < 0.9:
             continue
         used += 1
-        for key, value in harmonize.calibration_sample(image, mask.astype(np.float32)).items():
+        for key, value in calibration_sample(image, mask.astype(np.float32)).items():
             samples.setdefault(key, []).append(np.asarray(value, np.float64))
     constants = {"L": (harmonize.NATURAL_L,), "ab": harmonize.NATURAL_AB,
                  "world": harmonize.NATURAL_WORLD, "edge": harmonize.NATURAL_EDGE,

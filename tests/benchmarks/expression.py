@@ -57,16 +57,18 @@ from engines.faces.geometry import apply_affine, similarity_fit  # noqa: E402
 from engines.faces.identity import face_descriptor, identity_distance  # noqa: E402
 from engines.faces.shape import (  # noqa: E402
     BROWS,
-    EXPRESSION_REGIONS,
     FIRST_EYE,
     MOUTH,
     SECOND_EYE,
     STABLE,
-    expression_distance,
     mouth_gap,
-    region_distances,
 )
 from engines.imageio import load_image  # noqa: E402
+from tests.benchmarks.face_measures import (  # noqa: E402
+    EXPRESSION_REGIONS,
+    expression_distance,
+    region_distances,
+)
 
 SHARED = ROOT.parent / "shared" / "data" / "faces"
 WORK_PIXELS = 1_000_000

@@ -204,9 +204,10 @@ def main(argv: list[str] | None = None) -> int:
 
     import torch
 
+    from engines import store
     from engines.translate import TranslateRequest
     from engines.translate.engine import TranslateEngine
-    from engines.translate.model_file import read_info, resolve_model
+    from engines.translate.model_file import TRANSLATION, read_info
 
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -214,10 +215,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"no data at {args.data}", file=sys.stderr)
         return 1
     args.out.mkdir(parents=True, exist_ok=True)
-    model = resolve_model(args.model)
+    model = store.find(TRANSLATION, args.model)
     info = read_info(model)
     files = split(args.data)
-    engine = TranslateEngine(model)
+    engine = TranslateEngine()
 
     started = time.perf_counter()
     classifier = train_classifier(files["train_horse"], files["train_zebra"], args.epochs,
@@ -235,7 +236,7 @@ def main(argv: list[str] | None = None) -> int:
     for index, path in enumerate(files["held_out"]):
         image = read_rgb(path)
         mask = mask_for(args.data, path, image.shape[:2])
-        result = engine.run(TranslateRequest(image))
+        result = engine.run(TranslateRequest(image, model))
         rows["input"].append(image)
         rows["g0"].append(result.initial)
         rows["full"].append(result.image)
@@ -255,13 +256,13 @@ def main(argv: list[str] | None = None) -> int:
 
     rng = np.random.default_rng(0)
     big = rng.random((1000, 1000, 3), dtype=np.float32)
-    engine.run(TranslateRequest(big))  # warm-up (model load, allocator)
+    engine.run(TranslateRequest(big, model))  # warm-up (model load, allocator)
     timings = {}
     for tile in (False, True):
         times = []
         for _ in range(3):
             t0 = time.perf_counter()
-            engine.run(TranslateRequest(big, tile=tile))
+            engine.run(TranslateRequest(big, model, tile=tile))
             times.append(time.perf_counter() - t0)
         timings[tile] = times
     seconds = float(np.median(timings[False]))

@@ -20,14 +20,8 @@ from engines.expression.warp import MIN_EYE_DISTANCE, WarpExpressionEngine
 from engines.faces.detect import detect_faces
 from engines.faces.geometry import apply_affine
 from engines.faces.identity import face_descriptor, identity_distance
-from engines.faces.shape import (
-    INNER_LIPS,
-    MOUTH,
-    expression_distance,
-    eye_distance,
-    mouth_gap,
-    region_distances,
-)
+from engines.faces.shape import INNER_LIPS, MOUTH, eye_distance, mouth_gap
+from tests.benchmarks.face_measures import expression_distance, region_distances
 
 skdata = pytest.importorskip("skimage.data")
 

@@ -22,12 +22,10 @@ from engines.faces.align import align_face, ffhq_quad
 from engines.faces.detect import detect_faces
 from engines.faces.geometry import apply_affine, invert_affine, similarity_fit
 from engines.faces.identity import SAME_PERSON_THRESHOLD, face_descriptor, identity_distance
-from engines.faces.shape import (
+from engines.faces.shape import eye_centres, eye_distance, mouth_gap
+from tests.benchmarks.face_measures import (
     expression_distance,
-    eye_centres,
-    eye_distance,
     fit_to,
-    mouth_gap,
     normalised_shape,
     region_distances,
 )

@@ -353,7 +353,7 @@ def test_vgg16_trunk_loads_torchvision_keys_up_to_the_dissertation_layer() -> No
 
 
 def test_engine_without_weights_says_how_to_get_them() -> None:
-    from engines.expression import _stylegan_check
+    from engines import registry
 
     rng = np.random.default_rng(0)
     photo = rng.random((64, 64, 3), dtype=np.float32)
@@ -363,7 +363,7 @@ def test_engine_without_weights_says_how_to_get_them() -> None:
     assert "transfigure weights download stylegan2_ffhq" in message
     assert "transfigure weights download vgg16" in message
     assert "NON-COMMERCIAL" in message
-    availability = _stylegan_check()()
+    availability = registry.get("expression", "stylegan").availability()
     assert not availability.available
 
 

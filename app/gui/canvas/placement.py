@@ -114,11 +114,6 @@ class PlacementItem(QGraphicsObject):
                 return name
         return None
 
-    def contains_scene_point(self, scene_point: QPointF) -> bool:
-        local = self.mapFromScene(scene_point)
-        return self.handle_at(scene_point) is not None or QRectF(
-            0, 0, self._size.x(), self._size.y()).contains(local)
-
     def mousePressEvent(self, event: QGraphicsSceneMouseEvent) -> None:  # noqa: N802 - Qt API
         if event.button() != Qt.MouseButton.LeftButton:
             event.ignore()
