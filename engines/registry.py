@@ -69,6 +69,19 @@ def needs_weights(*names: str, modules: tuple[str, ...] = ("torch",)) -> Callabl
     return check
 
 
+def needs_model(kind: str) -> Callable[[], Availability]:
+    """An availability check for engines that run a model we train: torch imports and the
+    model a request without one would use is installed. ``kind`` is the
+    ``"module:ATTRIBUTE"`` of its ``store.ModelKind``, imported only when checked."""
+
+    def check() -> Availability:
+        from engines import store
+
+        return store.availability(operations.load(kind))
+
+    return check
+
+
 @dataclass(frozen=True)
 class EngineEntry:
     operation: str

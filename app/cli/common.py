@@ -110,17 +110,31 @@ def run_engine(
     return result, bar.enabled
 
 
+def run_request(label: str, engine: Any, request: Any) -> tuple[Any, bool]:
+    """``engine.run(request)`` with a progress bar (see ``run_engine``).
+
+    Ctrl-C raises ``Cancelled``, which ``app.cli.main`` answers with "nothing was
+    written" and exit code 130: nothing has been saved at that point.
+    """
+    return run_engine(label, lambda report, cancel: engine.run(request, report, cancel))
+
+
 def save_changed(
-    photo: LoadedImage, result: np.ndarray, changed: np.ndarray, target: Path, overwrite: bool
+    photo: LoadedImage, result: np.ndarray, target: Path, overwrite: bool,
+    changed: np.ndarray | None = None,
 ) -> Path:
     """Save ``result`` where ``changed`` is set and the file's own integers elsewhere.
 
-    Untouched pixels come back bit for bit, with the photo's bit depth, alpha, colour
-    profile and EXIF; the original file is never the target.
+    ``changed`` defaults to the pixels whose values differ from the photo's. Untouched
+    pixels come back bit for bit, with the photo's bit depth, alpha, colour profile and
+    EXIF; the original file is never the target.
     """
     import numpy as np
 
     from engines import imageio
+
+    if changed is None:
+        changed = np.any(result != photo.pixels, axis=2)
 
     depth = photo.bit_depth
     values = photo.raw

@@ -10,8 +10,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from app.cli.common import check_output, engine_entry, run_engine, save_changed
-from app.cli.console import EXIT_CANCELLED, EXIT_OK, NOTHING_WRITTEN, say
+from app.cli.common import check_output, engine_entry, run_request, save_changed
+from app.cli.console import EXIT_OK, say
 from engines.composite.request import PASTE_HARMONIZER
 
 
@@ -91,7 +91,7 @@ def cmd_composite(args: argparse.Namespace) -> int:
     import numpy as np
 
     from engines import imageio
-    from engines.base import Cancelled, InvalidInput
+    from engines.base import InvalidInput
     from engines.composite import CompositeRequest, SegmentRequest
     from engines.composite.request import Placement
 
@@ -106,30 +106,21 @@ def cmd_composite(args: argparse.Namespace) -> int:
     gh, gw = guide.shape[:2]
     if x < 0 or y < 0 or x + w > gw or y + h > gh:
         raise InvalidInput(f"The box {x},{y},{w},{h} is not inside the {gw}×{gh} guide photo.")
-    try:
-        if args.mask:
-            object_mask = imageio.load_mask(args.mask, shape=(gh, gw))
-        else:
-            segmenter = engine_entry("segment", args.segment)
-            seg = segmenter.load()()
-            request = SegmentRequest(guide, args.box, seed=args.seed)
-            object_mask = run_engine(segmenter.name,
-                                     lambda r, t: seg.run(request, r, t))[0].mask
-        ax, ay, scale = args.at
-        composite = CompositeRequest(
-            photo.pixels, guide, object_mask.astype(np.float32), args.box,
-            Placement(ax, ay, scale, scale, args.flip), harmonize=args.harmonize,
-            strength=args.strength, paste_box=args.paste_box, feather=args.feather,
-            seed=args.seed, match_light=not args.keep_light,
-        )
-        engine = entry.load()()
-        result, shown = run_engine("composite",
-                                   lambda r, t: engine.run(composite, r, t))
-    except Cancelled:
-        say(NOTHING_WRITTEN)
-        return EXIT_CANCELLED
-    changed = np.any(result.image != photo.pixels, axis=2)
-    written = save_changed(photo, result.image, changed, target, args.overwrite)
+    if args.mask:
+        object_mask = imageio.load_mask(args.mask, shape=(gh, gw))
+    else:
+        segmenter = engine_entry("segment", args.segment)
+        request = SegmentRequest(guide, args.box, seed=args.seed)
+        object_mask = run_request(segmenter.name, segmenter.load()(), request)[0].mask
+    ax, ay, scale = args.at
+    composite = CompositeRequest(
+        photo.pixels, guide, object_mask.astype(np.float32), args.box,
+        Placement(ax, ay, scale, scale, args.flip), harmonize=args.harmonize,
+        strength=args.strength, paste_box=args.paste_box, feather=args.feather,
+        seed=args.seed, match_light=not args.keep_light,
+    )
+    result, shown = run_request("composite", entry.load()(), composite)
+    written = save_changed(photo, result.image, target, args.overwrite)
     if shown:
         say(f"Composited in {result.seconds:.1f} s; saved {written}.")
     return EXIT_OK

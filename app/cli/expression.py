@@ -11,8 +11,8 @@ import argparse
 import csv
 from pathlib import Path
 
-from app.cli.common import check_output, engine_entry, run_engine, save_changed
-from app.cli.console import EXIT_CANCELLED, EXIT_ERROR, EXIT_OK, NOTHING_WRITTEN, error, say
+from app.cli.common import check_output, engine_entry, run_request, save_changed
+from app.cli.console import EXIT_ERROR, EXIT_OK, error, say
 
 
 def parse_layers(text: str) -> tuple[int, ...]:
@@ -110,16 +110,13 @@ def cmd_expression(args: argparse.Namespace) -> int:
     engine = entry.load()()
     failures = 0
     for first, second, output in pairs:
-        try:
-            code = _one_pair(engine, entry.name, args, first, second, output)
+        try:  # Ctrl-C (Cancelled) ends the whole run; app.cli.main says so
+            _one_pair(engine, entry.name, args, first, second, output)
         except InvalidInput as exc:
             if len(pairs) == 1:
                 raise
             error(f"{first.name} + {second.name}: {exc.message}")
             failures += 1
-            continue
-        if code == EXIT_CANCELLED:
-            return code
     if failures:
         say(f"{len(pairs) - failures} of {len(pairs)} pairs done; the others are listed above.")
         return EXIT_ERROR
@@ -127,9 +124,8 @@ def cmd_expression(args: argparse.Namespace) -> int:
 
 
 def _one_pair(engine, name: str, args: argparse.Namespace, first: Path, second: Path,
-              output: Path) -> int:
+              output: Path) -> None:
     from engines import imageio
-    from engines.base import Cancelled
     from engines.expression import ExpressionRequest
 
     check_output(output, first, args.overwrite)
@@ -140,16 +136,11 @@ def _one_pair(engine, name: str, args: argparse.Namespace, first: Path, second: 
         face_second=args.face_second, layers=args.layers, steps=args.steps, seed=args.seed,
         device=args.device,
     )
-    try:
-        result, shown = run_engine(name, lambda report, cancel: engine.run(request, report, cancel))
-    except Cancelled:
-        say(NOTHING_WRITTEN)
-        return EXIT_CANCELLED
-    changed = result.blend_mask > 0
-    written = save_changed(photo, result.image, changed, output, args.overwrite)
+    result, shown = run_request(name, engine, request)
+    written = save_changed(photo, result.image, output, args.overwrite,
+                           changed=result.blend_mask > 0)
     for note in result.notes:
         say(f"note: {note}")
     if shown:
         say(f"{first.name} with the expression of {second.name}: {result.seconds:.1f} s; "
             f"saved {written}.")
-    return EXIT_OK

@@ -14,8 +14,15 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from app.cli.common import check_model_output, check_output, engine_entry, run_engine, save_changed
-from app.cli.console import EXIT_CANCELLED, EXIT_OK, NOTHING_WRITTEN, say
+from app.cli.common import (
+    check_model_output,
+    check_output,
+    engine_entry,
+    run_engine,
+    run_request,
+    save_changed,
+)
+from app.cli.console import EXIT_CANCELLED, EXIT_OK, say
 
 
 def add_commands(commands, common: argparse.ArgumentParser) -> None:
@@ -68,7 +75,6 @@ def cmd_harmonize(args: argparse.Namespace) -> int:
     import numpy as np
 
     from engines import imageio
-    from engines.base import Cancelled
     from engines.composite import HarmonizeRequest
 
     entry = engine_entry("harmonize", args.engine)
@@ -80,14 +86,8 @@ def cmd_harmonize(args: argparse.Namespace) -> int:
     if alpha.shape != (h, w):  # masks are often saved at another size: follow the photo
         alpha = np.clip(cv2.resize(alpha, (w, h), interpolation=cv2.INTER_LINEAR), 0, 1)
     request = HarmonizeRequest(photo.pixels, alpha, strength=args.strength)
-    engine = entry.load()()
-    try:
-        result, shown = run_engine(entry.name, lambda r, t: engine.run(request, r, t))
-    except Cancelled:
-        say(NOTHING_WRITTEN)
-        return EXIT_CANCELLED
-    changed = np.any(result.image != photo.pixels, axis=2)
-    written = save_changed(photo, result.image, changed, target, args.overwrite)
+    result, shown = run_request(entry.name, entry.load()(), request)
+    written = save_changed(photo, result.image, target, args.overwrite)
     if shown:
         say(f"Harmonized in {result.seconds:.1f} s; saved {written}.")
     return EXIT_OK

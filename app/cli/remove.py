@@ -9,8 +9,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from app.cli.common import check_output, engine_entry, run_engine, save_changed
-from app.cli.console import EXIT_CANCELLED, EXIT_OK, NOTHING_WRITTEN, say
+from app.cli.common import check_output, engine_entry, run_request, save_changed
+from app.cli.console import EXIT_OK, say
 
 QUALITIES = ("fast", "balanced", "best")
 
@@ -57,7 +57,7 @@ def add_commands(commands, common: argparse.ArgumentParser) -> None:
 
 def cmd_remove(args: argparse.Namespace) -> int:
     from engines import imageio
-    from engines.base import Cancelled, InvalidInput
+    from engines.base import InvalidInput
     from engines.device import device_label, resolve_device
     from engines.remove import RemoveRequest
 
@@ -82,15 +82,8 @@ def cmd_remove(args: argparse.Namespace) -> int:
         quality=args.quality,
     )
     request.validate()
-    engine = entry.load()()
-    try:
-        result, shown = run_engine(entry.name,
-                                   lambda report, cancel: engine.run(request, report, cancel))
-    except Cancelled:
-        say(NOTHING_WRITTEN)
-        return EXIT_CANCELLED
-
-    written = save_changed(photo, result.image, mask, target, args.overwrite)
+    result, shown = run_request(entry.name, entry.load()(), request)
+    written = save_changed(photo, result.image, target, args.overwrite, changed=mask)
     if shown:
         say(
             f"Filled in {result.seconds:.1f} s on {device_label(result.device)}; "

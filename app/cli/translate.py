@@ -11,8 +11,14 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from app.cli.common import check_model_output, check_output, run_engine, save_changed
-from app.cli.console import EXIT_CANCELLED, EXIT_OK, NOTHING_WRITTEN, say
+from app.cli.common import (
+    check_model_output,
+    check_output,
+    run_engine,
+    run_request,
+    save_changed,
+)
+from app.cli.console import EXIT_CANCELLED, EXIT_OK, say
 
 
 def parse_widths(text: str) -> tuple[int, int, int]:
@@ -95,7 +101,6 @@ def cmd_translate(args: argparse.Namespace) -> int:
     import numpy as np
 
     from engines import imageio, store
-    from engines.base import Cancelled
     from engines.translate import TranslateRequest
     from engines.translate.engine import TranslateEngine
     from engines.translate.model_file import TRANSLATION
@@ -108,14 +113,9 @@ def cmd_translate(args: argparse.Namespace) -> int:
     store.find(TRANSLATION, args.model)  # a wrong --model fails before the photo is read
     photo = imageio.load_image(source)
     request = TranslateRequest(photo.pixels, args.model, tile=args.tile, device=args.device)
-    engine = TranslateEngine()
-    try:
-        result, shown = run_engine("translate", lambda r, t: engine.run(request, r, t))
-    except Cancelled:
-        say(NOTHING_WRITTEN)
-        return EXIT_CANCELLED
+    result, shown = run_request("translate", TranslateEngine(), request)
     changed = np.any(result.image != photo.pixels, axis=2)
-    written = save_changed(photo, result.image, changed, target, args.overwrite)
+    written = save_changed(photo, result.image, target, args.overwrite, changed=changed)
     if args.save_attention:
         grey = np.repeat(result.attention[..., None], 3, axis=2)
         imageio.save_image(args.save_attention, grey, overwrite=args.overwrite,

@@ -37,6 +37,7 @@ from app.gui.canvas.mask import MaskLayer
 from app.gui.canvas.view import CanvasView
 from app.gui.device_probe import DeviceProbe
 from app.gui.document import Document
+from app.gui.drops import accept_files, dropped_file
 from app.gui.history import ImageCommand, MaskCommand, drop_layer_edits
 from app.gui.icons import app_icon, themed_icon
 from app.gui.jobs import JobRunner, Work
@@ -335,14 +336,12 @@ class MainWindow(QMainWindow):
         return True
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 - Qt API
-        if event.mimeData().hasUrls():
-            event.acceptProposedAction()
+        accept_files(event)
 
     def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802 - Qt API
-        urls = [u for u in event.mimeData().urls() if u.isLocalFile()]
-        if urls:
-            self.open_path(urls[0].toLocalFile())
-            event.acceptProposedAction()
+        path = dropped_file(event)
+        if path is not None:
+            self.open_path(path)
 
     # --------------------------------------------------------------- workspace
     def start_job(

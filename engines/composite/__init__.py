@@ -14,7 +14,7 @@ from engines.composite.request import (
     SegmentRequest,
     SegmentResult,
 )
-from engines.registry import Availability, EngineEntry, needs_weights, register
+from engines.registry import EngineEntry, needs_model, needs_weights, register
 
 __all__ = [
     "CompositeRequest", "CompositeResult", "HarmonizeRequest", "HarmonizeResult",
@@ -54,20 +54,12 @@ register(EngineEntry(
 ))
 
 
-def _harmonizer_model_found() -> Availability:
-    """torch importable and a model file found; the modules asked import no torch."""
-    from engines import store
-    from engines.composite.harmonize_net import HARMONIZATION
-
-    return store.availability(HARMONIZATION)
-
-
 register(EngineEntry(
     operation="harmonize", name="net", title="Harmonization network (ch. 3.4.4)",
     description="A generator trained to undo colour-transfer perturbations of photos "
                 "(self-supervised), applied as a colour transform of the object.",
     target="engines.composite.harmonize_net:NetHarmonizer",
-    check=_harmonizer_model_found,
+    check=needs_model("engines.composite.harmonize_net:HARMONIZATION"),
 ))
 register(EngineEntry(
     operation="composite", name="guided", title="Guided inpainting (classic)",

@@ -35,15 +35,7 @@ from engines.composite.harmonize_net import (
     fit_colour_transform,
     save_model,
 )
-from engines.store.train_state import (
-    optimizer_tensors,
-    part,
-    read_state,
-    restore_optimizer,
-    state_path,
-    with_prefix,
-    write_state,
-)
+from engines.store import train_state
 
 if TYPE_CHECKING:
     import torch
@@ -316,18 +308,19 @@ def calibrated_copy(net: nn.Module, batches) -> nn.Module:
 
 
 def _save_state(net, ema, optimizer, step: int, history: list, out: Path) -> None:
-    tensors = with_prefix("model", net.state_dict())
-    tensors.update(with_prefix("ema", ema.state_dict()))
-    tensors.update(with_prefix("optim", optimizer_tensors(optimizer)))
-    write_state(state_path(out), tensors, {"step": str(step), "history": json.dumps(history)})
+    tensors = train_state.with_prefix("model", net.state_dict())
+    tensors.update(train_state.with_prefix("ema", ema.state_dict()))
+    tensors.update(train_state.with_prefix("optim", train_state.optimizer_tensors(optimizer)))
+    meta = {"step": str(step), "history": json.dumps(history)}
+    train_state.write_state(train_state.state_path(out), tensors, meta)
 
 
 def _load_state(net, ema, optimizer, out: Path) -> tuple[int, list]:
-    tensors, meta = read_state(state_path(out))
-    net.load_state_dict(part(tensors, "model"))
-    averaged = part(tensors, "ema")
+    tensors, meta = train_state.read_state(train_state.state_path(out))
+    net.load_state_dict(train_state.part(tensors, "model"))
+    averaged = train_state.part(tensors, "ema")
     ema.load_state_dict(averaged or net.state_dict())  # states from before EMA: start it here
-    restore_optimizer(optimizer, part(tensors, "optim"))
+    train_state.restore_optimizer(optimizer, train_state.part(tensors, "optim"))
     return int(meta.get("step", 0)), json.loads(meta.get("history", "[]"))
 
 
@@ -389,7 +382,7 @@ def train(
     ema.load_state_dict(net.state_dict())
     optimizer = torch.optim.Adam(net.parameters(), lr=lr)
     step, history = 0, []
-    if resume and state_path(out).is_file():
+    if resume and train_state.state_path(out).is_file():
         step, history = _load_state(net, ema, optimizer, out)
         rng = np.random.default_rng([seed, step])
     started, started_step = time.perf_counter(), step

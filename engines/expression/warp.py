@@ -32,7 +32,7 @@ from engines.expression.retarget import (
     target_landmarks,
 )
 from engines.expression.transplant import features_to_take, transplant_features
-from engines.faces.detect import Face, detect_faces
+from engines.faces.detect import Face, detect_faces, pick_face
 from engines.faces.identity import SAME_PERSON_THRESHOLD, face_descriptor, identity_distance
 from engines.faces.shape import FIRST_EYE, OUTER_LIPS, SECOND_EYE
 
@@ -147,24 +147,7 @@ class WarpExpressionEngine(Engine[ExpressionRequest, ExpressionResult]):
 
 def _pick_face(faces: list[Face], index: int | None, which: str, notes: list[str]) -> Face:
     """The requested face (default: the largest), or why it cannot be used."""
-    if not faces:
-        raise InvalidInput(
-            f"No face found in the {which} photo. The face should be seen from the front, "
-            "uncovered and reasonably well lit."
-        )
-    count = len(faces)
-    if index is None:
-        face = faces[0]
-        if count > 1:
-            notes.append(f"The {which} photo shows {count} faces; the largest was used.")
-    elif index >= count:
-        shows = "1 face" if count == 1 else f"{count} faces"
-        raise InvalidInput(
-            f"The {which} photo shows {shows}; choose one of them (face {index + 1} was "
-            "asked for).",
-        )
-    else:
-        face = faces[index]
+    face = pick_face(faces, index, which, notes)
     if face.eye_distance < MIN_EYE_DISTANCE:
         raise InvalidInput(
             f"The face in the {which} photo is too small to change its expression: "

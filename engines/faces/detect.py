@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from engines.base import InvalidInput
 from engines.faces import models
 from engines.faces.shape import eye_distance
 
@@ -126,3 +127,24 @@ def predict_landmarks(image: np.ndarray, box: tuple[int, int, int, int]) -> np.n
         shape = predictor(crop, rect)
     points = np.array([(p.x, p.y) for p in shape.parts()], dtype=np.float64)
     return points + np.array([cx0, cy0], dtype=np.float64)
+
+
+def pick_face(faces: list[Face], index: int | None, which: str,
+              notes: list[str] | None = None) -> Face:
+    """Face ``index`` of the ``which`` ("first", "second") photo's faces, largest first;
+    None takes the largest and, when there are several, says so in ``notes``."""
+    if not faces:
+        raise InvalidInput(
+            f"No face found in the {which} photo. The face should be seen from the front, "
+            "uncovered and reasonably well lit."
+        )
+    count = len(faces)
+    if index is None:
+        if count > 1 and notes is not None:
+            notes.append(f"The {which} photo shows {count} faces; the largest was used.")
+        return faces[0]
+    if not 0 <= index < count:
+        shows = "1 face" if count == 1 else f"{count} faces"
+        raise InvalidInput(f"The {which} photo shows {shows}; choose one of them (face "
+                           f"{index + 1} was asked for).")
+    return faces[index]

@@ -6,18 +6,10 @@ no model loaded).
 
 from __future__ import annotations
 
-from engines.registry import Availability, EngineEntry, register
+from engines.registry import EngineEntry, needs_model, register
 from engines.translate.request import TranslateRequest, TranslateResult
 
 __all__ = ["TranslateRequest", "TranslateResult"]
-
-
-def _model_found() -> Availability:
-    """torch importable and the default translation model installed (no torch import)."""
-    from engines import store
-    from engines.translate.model_file import TRANSLATION
-
-    return store.availability(TRANSLATION)
 
 
 register(EngineEntry(
@@ -25,5 +17,5 @@ register(EngineEntry(
     description="A generator G0 translates the photo, an attention network decides where: "
                 "result = A·G0 + (1 − A)·photo, so untouched areas keep their pixels.",
     target="engines.translate.engine:TranslateEngine",
-    check=_model_found, default=True,
+    check=needs_model("engines.translate.model_file:TRANSLATION"), default=True,
 ))

@@ -45,15 +45,7 @@ import numpy as np
 
 from engines.base import CancelToken, EngineError, Progress, Report, ignore_progress
 from engines.files import write_bytes
-from engines.store.train_state import (
-    optimizer_tensors,
-    part,
-    read_state,
-    restore_optimizer,
-    state_path,
-    with_prefix,
-    write_state,
-)
+from engines.store import train_state
 from engines.translate.model_file import save_model
 from engines.translate.networks import (
     MULTIPLE,
@@ -395,7 +387,7 @@ def train(
     d_opt = torch.optim.Adam(nets.discriminator.parameters(), lr=settings.lr, betas=(0.5, 0.999))
     g_opt = None
     stage = -1
-    state_file = state_path(out)
+    state_file = train_state.state_path(out)
     saved_state = None
     if resume and state_file.is_file():
         saved_state = _load_state(nets, d_opt, state_file)
@@ -425,7 +417,7 @@ def train(
                 g_opt = torch.optim.Adam(generator_params(nets, stage), lr=settings.lr,
                                          betas=(0.5, 0.999))
                 if resumed:
-                    restore_optimizer(g_opt, saved_state["g_opt"])
+                    train_state.restore_optimizer(g_opt, saved_state["g_opt"])
                 saved_state = None
                 pool.images.clear()
                 nets.translator.train(stage != 1)
@@ -594,13 +586,13 @@ def _save_state(nets: Nets, g_opt, d_opt, stage: int, step: int, history: list,
                 inductions: Sequence[Induction], path: Path) -> None:
     tensors = {}
     for prefix, net in _state_parts(nets):
-        tensors.update(with_prefix(prefix, net.state_dict()))
-    tensors.update(with_prefix("g_opt", optimizer_tensors(g_opt)))
-    tensors.update(with_prefix("d_opt", optimizer_tensors(d_opt)))
+        tensors.update(train_state.with_prefix(prefix, net.state_dict()))
+    tensors.update(train_state.with_prefix("g_opt", train_state.optimizer_tensors(g_opt)))
+    tensors.update(train_state.with_prefix("d_opt", train_state.optimizer_tensors(d_opt)))
     meta = {"step": str(step), "stage": str(stage), "history": json.dumps(history),
             "inductions": json.dumps([vars(i) for i in inductions]),
             "warm_start": json.dumps(nets.warm_start)}
-    write_state(path, tensors, meta)
+    train_state.write_state(path, tensors, meta)
 
 
 def _state_parts(nets: Nets) -> list[tuple[str, nn.Module]]:
@@ -614,19 +606,19 @@ def _state_parts(nets: Nets) -> list[tuple[str, nn.Module]]:
 
 def _load_state(nets: Nets, d_opt, path: Path) -> dict[str, Any]:
     try:
-        tensors, meta = read_state(path)
+        tensors, meta = train_state.read_state(path)
         for name, net in _state_parts(nets):
-            weights = part(tensors, name)
+            weights = train_state.part(tensors, name)
             if not weights and name.startswith("average_"):  # saved without averages
-                weights = part(tensors, name.removeprefix("average_"))
+                weights = train_state.part(tensors, name.removeprefix("average_"))
             net.load_state_dict(weights)
-        restore_optimizer(d_opt, part(tensors, "d_opt"))
+        train_state.restore_optimizer(d_opt, train_state.part(tensors, "d_opt"))
         nets.warm_start = bool(json.loads(meta.get("warm_start", "false")))
         return {
             "step": int(meta["step"]), "stage": int(meta.get("stage", -1)),
             "history": json.loads(meta.get("history", "[]")),
             "inductions": [Induction(**i) for i in json.loads(meta["inductions"])],
-            "g_opt": part(tensors, "g_opt"),
+            "g_opt": train_state.part(tensors, "g_opt"),
         }
     except Exception as exc:
         raise EngineError(

@@ -15,7 +15,6 @@ import textwrap
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QSettings
 
 from engines import imageio, operations, registry
 from tests.unit.conftest import noise_texture
@@ -164,17 +163,9 @@ def test_the_command_line_offers_and_runs_the_new_command(posterize, tmp_path, c
 
 
 @pytest.fixture
-def window(posterize, qtbot, tmp_path):
-    """The main window, built after the table got its new line."""
-    from app.gui.window import MainWindow
-
-    win = MainWindow(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
-    win.show()
-    qtbot.waitExposed(win)
-    yield win
-    win.history.setClean()  # closing would otherwise ask about unsaved changes
-    win.close()
-    win.deleteLater()
+def window(posterize, window):
+    """The main window (tests/gui/conftest.py), built after the table got its new line."""
+    return window
 
 
 def test_the_window_shows_the_new_panel_and_runs_it(window, qtbot, tmp_path):

@@ -24,6 +24,7 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QApplication, QSizePolicy, QWidget
 
+from app.gui.drops import accept_files, dropped_file
 from app.gui.jobs import JobRunner
 from app.gui.qimages import to_qimage
 
@@ -191,11 +192,9 @@ class FaceWell(QWidget):
                 return
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 - Qt API
-        if event.mimeData().hasUrls():
-            event.acceptProposedAction()
+        accept_files(event)
 
     def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802 - Qt API
-        urls = [u for u in event.mimeData().urls() if u.isLocalFile()]
-        if urls:
-            event.acceptProposedAction()
-            self.file_dropped.emit(urls[0].toLocalFile())
+        path = dropped_file(event)
+        if path is not None:
+            self.file_dropped.emit(path)

@@ -12,6 +12,7 @@ from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
 from PySide6.QtWidgets import QWidget
 
 from app.gui.canvas.view import CanvasView
+from app.gui.drops import accept_files, dropped_file
 
 
 class GuideView(CanvasView):
@@ -26,15 +27,12 @@ class GuideView(CanvasView):
         self.setMinimumHeight(220)
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 - Qt API
-        if event.mimeData().hasUrls():
-            event.acceptProposedAction()
+        accept_files(event)
 
     def dragMoveEvent(self, event: QDragMoveEvent) -> None:  # noqa: N802 - Qt API
-        if event.mimeData().hasUrls():
-            event.acceptProposedAction()
+        accept_files(event)
 
     def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802 - Qt API
-        urls = [u for u in event.mimeData().urls() if u.isLocalFile()]
-        if urls:
-            event.acceptProposedAction()
-            self.file_dropped.emit(urls[0].toLocalFile())
+        path = dropped_file(event)
+        if path is not None:
+            self.file_dropped.emit(path)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from engines.base import EngineError, EngineUnavailable, InvalidInput
+from engines.base import EngineError, EngineUnavailable
 
 
 @dataclass(frozen=True)
@@ -38,25 +38,11 @@ def find_landmarks(image: np.ndarray, index: int | None, which: str,
     was taken without being asked for.
     """
     try:
-        from engines.faces.detect import detect_faces
+        from engines.faces.detect import detect_faces, pick_face
     except ImportError as exc:
         raise _unavailable(exc) from exc
-    faces = detect_faces(image)
-    if not faces:
-        raise InvalidInput(
-            f"No face found in the {which} photo. The face should be seen from the front, "
-            "uncovered and reasonably well lit."
-        )
-    count = len(faces)
-    if index is None:
-        if count > 1 and notes is not None:
-            notes.append(f"The {which} photo shows {count} faces; the largest was used.")
-        index = 0
-    if not 0 <= index < count:
-        shows = "1 face" if count == 1 else f"{count} faces"
-        raise InvalidInput(f"The {which} photo shows {shows}; choose one of them (face "
-                           f"{index + 1} was asked for).")
-    return np.asarray(faces[index].landmarks, np.float64).reshape(68, 2)
+    face = pick_face(detect_faces(image), index, which, notes)
+    return np.asarray(face.landmarks, np.float64).reshape(68, 2)
 
 
 def align(image: np.ndarray, landmarks: np.ndarray, size: int) -> AlignedFace:
