@@ -299,3 +299,12 @@ def test_about_names_the_non_commercial_models(window, qtbot):
     text = box.text()
     assert "iBUG 300-W" in text and "non-commercial" in text.lower()
     box.close()
+
+
+def test_the_window_shows_the_app_icon_at_every_size_it_was_drawn_for(window):
+    icon = window.windowIcon()
+    sizes = {size.width() for size in icon.availableSizes()}
+    assert {16, 32, 48, 256} <= sizes
+    small = icon.pixmap(16, 16).toImage()
+    colours = {small.pixelColor(x, y).rgb() for x in range(16) for y in range(16)}
+    assert len(colours) > 20, "the 16 px icon should be a drawing, not a flat square"
