@@ -109,19 +109,19 @@ def register(entry: EngineEntry) -> None:
 def operation_names() -> list[str]:
     """Operations with engines, in the table's order (whatever order their packages
     happened to be imported in)."""
-    _load_builtin()
+    _import_engine_packages()
     rank = {op.name: i for i, op in enumerate(operations.operations())}
     return sorted(_ENTRIES, key=lambda name: (rank.get(name, len(rank)), name))
 
 
 def entries(operation: str) -> list[EngineEntry]:
-    _load_builtin()
+    _import_engine_packages()
     return list(_ENTRIES.get(operation, {}).values())
 
 
 def get(operation: str, name: str | None = None) -> EngineEntry:
     """The named engine, or the operation's default; KeyError names the choices."""
-    _load_builtin()
+    _import_engine_packages()
     table = _ENTRIES.get(operation)
     if not table:
         raise KeyError(f"Unknown operation {operation!r}; known: {', '.join(_ENTRIES)}")
@@ -132,7 +132,7 @@ def get(operation: str, name: str | None = None) -> EngineEntry:
     return table[name]
 
 
-def _load_builtin() -> None:
+def _import_engine_packages() -> None:
     """Import the operation packages whose ``__init__`` registers their engines (a package
     already imported costs a dictionary lookup, so the table is read at every call)."""
     for op in operations.operations():
