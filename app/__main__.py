@@ -36,13 +36,12 @@ def opens_window(argv: list[str]) -> bool:
     positional = [a for a in argv if not a.startswith("-")]
     if not positional:
         return True
-    first = positional[0]
+    path = Path(positional[0])
+    if path.suffix or len(path.parts) > 1:
+        return True  # no command has a dot or a slash: no need to build the command line
     from app.cli import command_names
 
-    if first in command_names():
-        return False
-    path = Path(first)
-    return path.is_file() or bool(path.suffix) or len(path.parts) > 1
+    return positional[0] not in command_names() and path.is_file()
 
 
 if __name__ == "__main__":

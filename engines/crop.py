@@ -26,11 +26,6 @@ class Crop:
     x1: int
     y1: int
 
-    @classmethod
-    def from_box(cls, box: Box) -> Crop:
-        x, y, w, h = box
-        return cls(x, y, x + w, y + h)
-
     @property
     def slices(self) -> tuple[slice, slice]:
         """(rows, columns) for indexing an HxW(xC) array."""

@@ -44,7 +44,7 @@ def atomic_write(
         tmp.unlink(missing_ok=True)
         raise
     if sync:
-        fsync_folder(target.parent)
+        _fsync_folder(target.parent)
     return target
 
 
@@ -61,7 +61,7 @@ def install_finished(tmp: str | os.PathLike[str], target: str | os.PathLike[str]
     """
     target = Path(target)
     os.replace(tmp, target)
-    fsync_folder(target.parent)
+    _fsync_folder(target.parent)
     return target
 
 
@@ -76,7 +76,7 @@ def _create_temp(target: Path) -> tuple[int, Path]:
     raise FileExistsError(errno.EEXIST, "no free temporary file name", str(target))
 
 
-def fsync_folder(folder: Path) -> None:
+def _fsync_folder(folder: Path) -> None:
     """Make a rename in ``folder`` durable on POSIX; not possible (nor needed) on Windows."""
     try:
         fd = os.open(folder, os.O_RDONLY)

@@ -2,7 +2,8 @@
 
 The registry imports each operation's engine package (which registers its engines), the
 window builds a dock from each panel, and the command line adds each command module's
-commands, all from this table and in its order. Adding an operation is its own files
+commands, all from this table and in its order (read as ``operations.OPERATIONS`` at
+each use, so a line added later counts). Adding an operation is its own files
 (an engine package; a panel and/or a command module if users reach it there) and one
 line here. Panels and command modules are named as strings and imported only by the
 front end that shows them, so the engines never import Qt or the command line.
@@ -45,13 +46,7 @@ OPERATIONS: tuple[Operation, ...] = (
 )
 
 
-def operations() -> tuple[Operation, ...]:
-    """The table, read at each call so that an entry added later counts (tests add one)."""
-    return OPERATIONS
-
-
 def load(target: str) -> Any:
     """The object a ``"module:attribute"`` string names (a panel class, an engine class)."""
     module_name, _, attribute = target.partition(":")
-    module = importlib.import_module(module_name)
-    return getattr(module, attribute) if attribute else module
+    return getattr(importlib.import_module(module_name), attribute)

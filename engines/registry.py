@@ -110,7 +110,7 @@ def operation_names() -> list[str]:
     """Operations with engines, in the table's order (whatever order their packages
     happened to be imported in)."""
     _import_engine_packages()
-    rank = {op.name: i for i, op in enumerate(operations.operations())}
+    rank = {op.name: i for i, op in enumerate(operations.OPERATIONS)}
     return sorted(_ENTRIES, key=lambda name: (rank.get(name, len(rank)), name))
 
 
@@ -135,5 +135,5 @@ def get(operation: str, name: str | None = None) -> EngineEntry:
 def _import_engine_packages() -> None:
     """Import the operation packages whose ``__init__`` registers their engines (a package
     already imported costs a dictionary lookup, so the table is read at every call)."""
-    for op in operations.operations():
+    for op in operations.OPERATIONS:
         importlib.import_module(op.engines)

@@ -28,7 +28,7 @@ from app.cli.console import (
     error,
     say,
 )
-from engines.operations import operations
+from engines import operations
 
 # Commands that belong to no operation; they come after the operations' own.
 TOOL_COMMANDS = (listing, weights)
@@ -67,7 +67,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="print the full traceback when something goes wrong",
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
-    modules = [importlib.import_module(op.commands) for op in operations() if op.commands]
+    modules = [importlib.import_module(op.commands) for op in operations.OPERATIONS
+               if op.commands]
     for module in [*modules, *TOOL_COMMANDS]:
         module.add_commands(commands, common)
     return parser

@@ -153,9 +153,8 @@ def run_shift(
 
 def as_float32(request: HarmonizeRequest) -> tuple[np.ndarray, np.ndarray]:
     """The checked request's image and mask as float32 (no copy when they already are)."""
-    image = np.asarray(request.image)
-    alpha = np.asarray(request.mask).astype(np.float32, copy=False)
-    return np.asarray(image, dtype=np.float32), alpha
+    image = np.asarray(request.image, dtype=np.float32)
+    return image, np.asarray(request.mask, dtype=np.float32)
 
 
 # --------------------------------------------------------------------------- measuring

@@ -27,6 +27,7 @@ import numpy as np
 
 from engines import store
 from engines.base import CancelToken, Engine, EngineError, Progress, Report
+from engines.composite.harmonize import as_float32
 from engines.composite.request import HarmonizeRequest, HarmonizeResult
 
 if TYPE_CHECKING:
@@ -293,8 +294,7 @@ class NetHarmonizer(Engine[HarmonizeRequest, HarmonizeResult]):
     def compute(
         self, request: HarmonizeRequest, device: str, report: Report, cancel: CancelToken
     ) -> HarmonizeResult:
-        image = np.asarray(request.image).astype(np.float32, copy=False)
-        mask = np.asarray(request.mask).astype(np.float32, copy=False)
+        image, mask = as_float32(request)
         result = image.copy()
         if request.strength == 0:
             return HarmonizeResult(result)

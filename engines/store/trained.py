@@ -122,9 +122,10 @@ def find(kind: ModelKind, name: str | os.PathLike[str] | None = None) -> Path:
     """The file of the model ``name`` (a name or a path); None: the kind's file variable
     when set, else its default. ``EngineUnavailable`` says what is missing and the fix.
 
-    A name resolves to the model ``models`` lists under it; a file of that name that is
-    no model of this kind is only returned when no folder has a good one, so that
-    loading it says what is wrong with it.
+    A name resolves to the model ``models`` lists under it (the first folder whose file
+    of that name is a model of this kind; only those files' headers are read); a file of
+    that name that is no such model is only returned when no folder has a good one, so
+    that loading it says what is wrong with it.
     """
     chosen = str(name) if name is not None else None
     if chosen is None and kind.file_env:
@@ -136,13 +137,10 @@ def find(kind: ModelKind, name: str | os.PathLike[str] | None = None) -> Path:
             raise EngineUnavailable(
                 f"The {kind.noun} model {path} does not exist. {kind.fix}", str(path))
         return path
-    listed = models(kind).get(chosen)
-    if listed is not None:
-        return listed
-    for folder in folders(kind):
-        path = folder / f"{chosen}{SUFFIX}"
-        if path.is_file():
-            return path
+    named = [p for p in (folder / f"{chosen}{SUFFIX}" for folder in folders(kind))
+             if p.is_file()]
+    if named:
+        return next((p for p in named if is_model(kind, p)), named[0])
     known = ", ".join(sorted(models(kind))) or "none installed"
     where = ", ".join(str(d) for d in folders(kind))
     raise EngineUnavailable(

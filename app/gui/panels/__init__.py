@@ -12,4 +12,4 @@ from engines import operations
 
 def panel_types() -> list[type[OperationPanel]]:
     """The panel class of every operation that has one, in the table's order."""
-    return [operations.load(op.panel) for op in operations.operations() if op.panel]
+    return [operations.load(op.panel) for op in operations.OPERATIONS if op.panel]
