@@ -9,8 +9,15 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from app.cli.common import check_output, engine_entry, run_request, save_changed
-from app.cli.console import EXIT_OK, say
+from app.cli.common import (
+    check_model_output,
+    check_output,
+    engine_entry,
+    run_engine,
+    run_request,
+    save_changed,
+)
+from app.cli.console import EXIT_CANCELLED, EXIT_OK, say
 
 QUALITIES = ("fast", "balanced", "best")
 
@@ -50,9 +57,52 @@ def add_commands(commands, common: argparse.ArgumentParser) -> None:
         help="a second mask, white where the fill must not copy from",
     )
     remove.add_argument(
+        "--model", metavar="MODEL",
+        help="the inpainting model of the guided and generator engines: a name or a "
+             ".safetensors file (default: the shipped one)",
+    )
+    remove.add_argument(
         "--overwrite", action="store_true", help="replace OUT if it already exists"
     )
     remove.set_defaults(handler=cmd_remove)
+    _add_train_command(commands, common)
+
+
+def _add_train_command(commands, common: argparse.ArgumentParser) -> None:
+    train = commands.add_parser(
+        "train-inpainter", parents=[common],
+        help="train the Remove generator (ch. 3) on folders of photos",
+        description=(
+            "Train (or go on training) the ch. 3 inpainting generator on the photos under "
+            "DIR...: holes are drawn at random (brush strokes, boxes and, with "
+            "--silhouettes, object shapes). Stopping at any time leaves a usable model; "
+            "--resume goes on where it stopped."
+        ),
+    )
+    train.add_argument("photos", nargs="+", metavar="DIR", help="folders (or files) of photos")
+    train.add_argument("--out", "-o", required=True, metavar="MODEL",
+                       help="the model file to write (.safetensors)")
+    train.add_argument("--silhouettes", nargs="+", default=[], metavar="DIR",
+                       help="folders of object masks (white = object) used as hole shapes")
+    train.add_argument("--validation", nargs="+", default=[], metavar="DIR",
+                       help="photos never trained on, scored as training goes (PSNR in "
+                            "the hole)")
+    train.add_argument("--steps", type=int, nargs="+", default=[6000, 500, 500, 500],
+                       metavar="N",
+                       help="steps of the head, then of each added block (default: 6000 500 "
+                            "500 500)")
+    train.add_argument("--size", type=int, default=128,
+                       help="training crop size, a multiple of 8 (default 128)")
+    train.add_argument("--batch", type=int, default=8, help="batch size (default 8)")
+    train.add_argument("--width", type=int, default=16,
+                       help="the generator's first-layer channels (default 16)")
+    train.add_argument("--preview-dir", metavar="DIR",
+                       help="write the preview grid and losses here (default: beside MODEL)")
+    train.add_argument("--resume", action="store_true",
+                       help="continue the training state beside MODEL")
+    train.add_argument("--device", metavar="{auto,cpu,cuda,mps}", help="compute device")
+    train.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    train.set_defaults(handler=cmd_train_inpainter)
 
 
 def cmd_remove(args: argparse.Namespace) -> int:
@@ -64,6 +114,11 @@ def cmd_remove(args: argparse.Namespace) -> int:
     entry = engine_entry("remove", args.engine)
     source, target = Path(args.input), Path(args.output)
     check_output(target, source, args.overwrite)
+    if args.model:  # a wrong --model fails before the photo is read
+        from engines import store
+        from engines.remove.generator.model_file import INPAINTING
+
+        store.find(INPAINTING, args.model)
     device = resolve_device(args.device)
 
     photo = imageio.load_image(source)
@@ -79,7 +134,7 @@ def cmd_remove(args: argparse.Namespace) -> int:
             ) from exc
     request = RemoveRequest(
         image=photo.pixels, mask=mask, avoid=avoid, seed=args.seed, device=device,
-        quality=args.quality,
+        quality=args.quality, model=args.model,
     )
     request.validate()
     result, shown = run_request(entry.name, entry.load()(), request)
@@ -89,4 +144,37 @@ def cmd_remove(args: argparse.Namespace) -> int:
             f"Filled in {result.seconds:.1f} s on {device_label(result.device)}; "
             f"saved {written}."
         )
+    return EXIT_OK
+
+
+def cmd_train_inpainter(args: argparse.Namespace) -> int:
+    from engines.base import Cancelled, InvalidInput
+    from engines.photo_files import photo_files
+    from engines.remove.generator.networks import InpainterWidths
+    from engines.remove.generator.train import InpainterSettings, train
+
+    photos = photo_files(args.photos)
+    if len(photos) < 2:
+        raise InvalidInput(f"Found {len(photos)} photo(s) under {' '.join(args.photos)}; "
+                           "training needs at least two.")
+    silhouettes = photo_files(args.silhouettes) if args.silhouettes else []
+    validation = photo_files(args.validation) if args.validation else []
+    out = check_model_output(Path(args.out), args.resume)
+    widths = InpainterWidths(generator=args.width, procedural=len(args.steps) - 1)
+    settings = InpainterSettings(steps=tuple(args.steps), size=args.size, batch=args.batch,
+                                 widths=widths, device=args.device, seed=args.seed)
+    preview_dir = Path(args.preview_dir) if args.preview_dir else out.parent
+    say(f"Training the inpainter on {len(photos)} photos"
+        + (f" and {len(silhouettes)} silhouettes" if silhouettes else "")
+        + f"; the model goes to {out}.")
+    try:
+        _, shown = run_engine("training", lambda report, cancel: train(
+            photos, out, settings, silhouettes, validation, resume=args.resume,
+            report=report, cancel=cancel, preview_dir=preview_dir))
+    except Cancelled:
+        say(f"Stopped; the model so far is in {out} (continue with --resume).")
+        return EXIT_CANCELLED
+    if shown:
+        say(f"Done; the model is in {out}. Use it with 'transfigure remove --engine guided "
+            f"--model {out}'.")
     return EXIT_OK

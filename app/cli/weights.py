@@ -1,7 +1,10 @@
-"""``transfigure weights list | download | import``: pretrained weights, on request only.
+"""``transfigure weights list | download | import | card``: the models and their terms.
 
-A download shows the licence and source first, asks on a terminal, and resumes when
-run again after an interruption.
+Pretrained weights from elsewhere come on request only: a download shows the licence and
+source first, asks on a terminal, and resumes when run again after an interruption. The
+models Transfigure trained (shipped, or the user's own) are listed after them, each with
+its data card (where its training data came from and under which terms), which ``card``
+prints.
 """
 
 from __future__ import annotations
@@ -21,11 +24,14 @@ from app.cli.progress_bar import ProgressBar
 
 
 def add_commands(commands, common: argparse.ArgumentParser) -> None:
-    """``weights list | download | import`` (called by ``app.cli.main.build_parser``)."""
+    """``weights list | download | import | card`` (called by ``app.cli.main.build_parser``)."""
     weights = commands.add_parser(
         "weights", parents=[common],
-        help="list, download or import pretrained weights",
-        description="Pretrained weights for the neural engines. Nothing downloads on its own.",
+        help="list, download or import pretrained weights; show the models' data cards",
+        description=(
+            "Pretrained weights for the neural engines, and the models Transfigure trained "
+            "with their data cards. Nothing downloads on its own."
+        ),
     )
     actions = weights.add_subparsers(dest="action", metavar="ACTION", title="actions")
     actions.required = True
@@ -50,6 +56,18 @@ def add_commands(commands, common: argparse.ArgumentParser) -> None:
     importing.add_argument("name", metavar="NAME", help="the model, as 'weights list' shows it")
     importing.add_argument("file", metavar="FILE", help="the downloaded weights file")
     importing.set_defaults(handler=cmd_weights_import)
+    card = actions.add_parser(
+        "card", aliases=["show"], parents=[common],
+        help="print the data card of a model Transfigure trained",
+        description=(
+            "Print a model's data card: what it was trained on, where that data came from "
+            "and under which terms."
+        ),
+    )
+    card.add_argument("name", metavar="NAME",
+                      help="the model, as 'weights list' shows it under 'Models trained by "
+                           "Transfigure'")
+    card.set_defaults(handler=cmd_weights_card)
 
 
 def _mb(n: int) -> str:
@@ -66,13 +84,58 @@ def cmd_weights_list(args: argparse.Namespace) -> int:
             row.name, row.title, "installed" if row.installed else "not installed",
             _mb(row.size), ", ".join(row.needed_by),
         ))
-    widths = [max(len(r[i]) for r in table) for i in range(4)]
-    for r in table:
-        cells = [r[i].ljust(widths[i]) if i != 3 else r[i].rjust(widths[i]) for i in range(4)]
-        print("  ".join([*cells, r[4]]).rstrip())
+    _print_table(table, right={3})
     if not rows:
         print("(no models are registered)")
     print(f"\nWeights folder: {user_root()}")
+    _list_trained()
+    return EXIT_OK
+
+
+def _list_trained() -> None:
+    """The second table: the models Transfigure trained, shipped or the user's."""
+    from engines.store import catalog
+
+    models = catalog.trained_models()
+    print("\nModels trained by Transfigure")
+    table = [("NAME", "KIND", "STEPS", "TRAINED", "SIZE", "WHERE", "DATA CARD")]
+    for m in models:
+        table.append((
+            m.name, m.kind, f"{m.steps:,}" if m.steps is not None else "-",
+            m.date[:10] or "-", _mb(m.size), m.where,
+            str(m.card_path) if m.card is not None else "(none)",
+        ))
+    _print_table(table, right={2, 4})
+    if not models:
+        print("(none found)")
+    else:
+        print("\n'transfigure weights card NAME' prints a model's data card: its training data "
+              "and their terms.")
+
+
+def _print_table(table: list[tuple[str, ...]], right: set[int]) -> None:
+    """Columns padded to their widest cell (those in ``right`` aligned right); the last
+    column is not padded."""
+    last = len(table[0]) - 1
+    widths = [max(len(r[i]) for r in table) for i in range(last)]
+    for r in table:
+        cells = [r[i].rjust(widths[i]) if i in right else r[i].ljust(widths[i])
+                 for i in range(last)]
+        print("  ".join([*cells, r[last]]).rstrip())
+
+
+def cmd_weights_card(args: argparse.Namespace) -> int:
+    from engines.store import catalog
+
+    try:
+        model = catalog.find_model(args.name)
+    except LookupError as exc:
+        raise CommandError(str(exc)) from None
+    if model.card is None:
+        raise CommandError(f"The {model.kind} model {model.name} ({model.path}) has no data "
+                           f"card; it would be {model.card_path}.")
+    sys.stdout.write(model.card.text if model.card.text.endswith("\n")
+                     else model.card.text + "\n")
     return EXIT_OK
 
 

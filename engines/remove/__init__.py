@@ -3,7 +3,7 @@
 Importing this package registers the Remove engines; it must stay cheap (no torch).
 """
 
-from engines.registry import EngineEntry, needs_modules, register
+from engines.registry import EngineEntry, needs_model, needs_modules, register
 from engines.remove.request import RemoveRequest, RemoveResult
 
 __all__ = ["RemoveRequest", "RemoveResult"]
@@ -20,5 +20,34 @@ register(
         target="engines.remove.patchmatch:PatchMatchEngine",
         check=needs_modules("torch"),
         default=True,
+    )
+)
+
+register(
+    EngineEntry(
+        operation="remove",
+        name="guided",
+        title="Structure-guided fill (ch. 2–3)",
+        description=(
+            "A network trained here predicts what belongs in the hole (benches go on, "
+            "horizons stay level); patch-based fill then copies real texture from the "
+            "photo that matches that prediction."
+        ),
+        target="engines.remove.guided:GuidedEngine",
+        check=needs_model("engines.remove.generator.model_file:INPAINTING"),
+    )
+)
+
+register(
+    EngineEntry(
+        operation="remove",
+        name="generator",
+        title="Feed-forward generator (ch. 3)",
+        description=(
+            "The trained inpainting network alone: one pass per hole, fastest, "
+            "structure-aware but softer than the photo's own texture."
+        ),
+        target="engines.remove.generator.engine:GeneratorEngine",
+        check=needs_model("engines.remove.generator.model_file:INPAINTING"),
     )
 )

@@ -44,7 +44,12 @@ class PatchField:
         patch: int,
         window: tuple[int, int, int, int] | None = None,
         kernels: np.ndarray | None = None,
+        guide: Array | None = None,
+        guide_weight: float = 0.0,
     ) -> None:
+        """``guide``: a content prediction of the level (the photo outside the hole);
+        with ``guide_weight`` w > 0 a candidate's distance also counts w times its
+        distance to the guide's patch at the target (``_with_guide`` says how)."""
         self.ops = ops
         self.image = image
         self.hole = hole
@@ -83,7 +88,11 @@ class PatchField:
         feats = ops.correlate(self._window_image(), self.kernels)  # whole: reshaping is free
         self._win_w = wx1 - wx0 + 2 * r
         self._feats = feats.reshape(-1, feats.shape[-1])
-        self._target_feats = ops.take_rows(self._feats, self._win_lin(self.ty, self.tx))
+        self.guide_weight = guide_weight if guide is not None else 0.0
+        self._guide_feats = (ops.project_patches(guide, self.ty, self.tx, self.kernels)
+                             if self.guide_weight > 0 else None)
+        self._target_feats = self._with_guide(
+            ops.take_rows(self._feats, self._win_lin(self.ty, self.tx)))
         self._votes = self._vote_plan()
 
     # ----------------------------------------------------------------- features
@@ -102,12 +111,25 @@ class PatchField:
         ty0, tx0 = int(self.ty.min()), int(self.tx.min())
         ty1, tx1 = int(self.ty.max()) + 1, int(self.tx.max()) + 1
         if self.count < 0.25 * (ty1 - ty0) * (tx1 - tx0):
-            self._target_feats = ops.project_patches(self.image, self.ty, self.tx, self.kernels)
+            self._target_feats = self._with_guide(
+                ops.project_patches(self.image, self.ty, self.tx, self.kernels))
             return
         sub = self.image[ty0 - r : ty1 + r, tx0 - r : tx1 + r]
         feats = ops.correlate(sub, self.kernels)[r:-r, r:-r]
         flat = feats.reshape(-1, feats.shape[-1])
-        self._target_feats = ops.take_rows(flat, (self.ty - ty0) * (tx1 - tx0) + self.tx - tx0)
+        self._target_feats = self._with_guide(
+            ops.take_rows(flat, (self.ty - ty0) * (tx1 - tx0) + self.tx - tx0))
+
+    def _with_guide(self, feats: Array) -> Array:
+        """Target features pulled towards the guide's: the content term, for free.
+
+        ‖s − t‖² + w‖s − c‖² = (1 + w)‖s − (t + w·c)/(1 + w)‖² + a term without s, so
+        searching against the blend (t + w·c)/(1 + w) ranks every candidate source s
+        exactly as the two terms together would; the distances only scale by 1 + w.
+        """
+        if self._guide_feats is None:
+            return feats
+        return (feats + self.guide_weight * self._guide_feats) / (1.0 + self.guide_weight)
 
     def _win_lin(self, y: Array, x: Array) -> Array:
         wy0, _, wx0, _ = self.window

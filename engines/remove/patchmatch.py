@@ -62,6 +62,7 @@ class PatchMatchEngine(Engine[RemoveRequest, RemoveResult]):
         schedule = SCHEDULES[request.quality]
 
         crops = plan_crops(mask, avoid)
+        guides = self.content_prior(request, device, image, mask, crops)
         plans = [
             (crop, build_pyramid(image[crop.slices], mask[crop.slices],
                                  None if avoid is None else avoid[crop.slices],
@@ -72,15 +73,25 @@ class PatchMatchEngine(Engine[RemoveRequest, RemoveResult]):
         counter = _StepCounter(total, report)
         filled = [
             _fill_crop(ops, levels, request.patch_size, schedule, counter, cancel, crop,
-                       request.seed)
-            for crop, levels in plans
+                       request.seed, guide, self.guide_weights)
+            for (crop, levels), guide in zip(plans, guides, strict=True)
         ]
         result = image.copy()  # only now: copying a large photo would delay the first preview
         for (crop, _), crop_pixels in zip(plans, filled, strict=True):
             hole = mask[crop.slices]
             result[crop.slices][hole] = crop_pixels[hole]
         report(Progress(total, total, "Done", result))
-        return RemoveResult(result)
+        return RemoveResult(result, notes=self.notes)
+
+    # The classic engine has no content prior; the guided one (engines.remove.guided)
+    # supplies a prediction per crop and the content term's weight per level.
+    guide_weights: tuple[float, ...] = ()
+    notes = ""
+
+    def content_prior(self, request: RemoveRequest, device: str, image: np.ndarray,
+                      mask: np.ndarray, crops: list[Crop]) -> list[np.ndarray | None]:
+        """A prediction of each crop's content (float32, the crop's size), or None."""
+        return [None] * len(crops)
 
 
 class _StepCounter:
@@ -127,8 +138,16 @@ def _fill_crop(
     cancel: CancelToken,
     crop: Crop,
     seed: int = 0,
+    guide: np.ndarray | None = None,
+    guide_weights: tuple[float, ...] = (),
 ) -> np.ndarray:
-    """Solve one crop coarse to fine; returns the crop's pixels with its holes filled."""
+    """Solve one crop coarse to fine; returns the crop's pixels with its holes filled.
+
+    With a ``guide`` (a content prediction of the crop) the coarsest level starts from
+    the guide instead of peeling the hole, and level ``depth`` (from the coarsest)
+    weighs the distance to the guide by ``guide_weights[depth]`` (the last weight for
+    deeper levels): strong where structure is decided, fading where texture is.
+    """
     counts = _em_counts(levels, schedule)
     sample = next((lv for lv in levels if lv.hole.size <= schedule.work_pixels), levels[-1])
     kernels = fit_projection(sample.image, sample.hole, patch)
@@ -137,7 +156,8 @@ def _fill_crop(
     for depth, (level, em_rounds) in enumerate(zip(levels[::-1], counts, strict=True)):
         cancel.raise_if_set()
         h, w = level.hole.shape
-        start, origin = _initial_guess(level, estimate, patch, seed)
+        level_guide, weight = _level_guide(guide, guide_weights, level, depth)
+        start, origin = _initial_guess(level, estimate, patch, seed, level_guide)
         if estimate is None:  # show the first guess at once; the first EM round is slower
             counter.advance("Filling: first guess", start, crop, steps=0)
         image = ops.asarray(start)
@@ -148,7 +168,9 @@ def _fill_crop(
         # Refined levels only sharpen: a shorter projection is enough and halves the
         # filtering, which dominates at full resolution.
         level_kernels = kernels[:REFINE_DIMS] if refining else kernels
-        new_field = PatchField(ops, image, hole, avoid, patch, window, level_kernels)
+        new_field = PatchField(ops, image, hole, avoid, patch, window, level_kernels,
+                               None if level_guide is None else ops.asarray(level_guide),
+                               weight)
         radius = search_radius(h, w)
         if field is None:
             if origin is None:
@@ -185,13 +207,30 @@ def _fill_crop(
     return estimate
 
 
+def _level_guide(guide: np.ndarray | None, weights: tuple[float, ...], level: Level,
+                 depth: int) -> tuple[np.ndarray | None, float]:
+    """The guide at this level's size (the level's own pixels outside the hole) and
+    the content term's weight there; (None, 0) where there is no content term."""
+    if guide is None or not weights:
+        return None, 0.0
+    weight = weights[min(depth, len(weights) - 1)]
+    h, w = level.hole.shape
+    scaled = cv2.resize(guide, (w, h), interpolation=cv2.INTER_AREA)
+    scaled[~level.hole] = level.image[~level.hole]
+    return np.ascontiguousarray(scaled, dtype=np.float32), weight
+
+
 def _initial_guess(
-    level: Level, coarser: np.ndarray | None, patch: int, seed: int
+    level: Level, coarser: np.ndarray | None, patch: int, seed: int,
+    guide: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """The level's pixels with the hole pre-filled, and the onion fill's origins if used.
 
-    The coarsest level is peeled rim by rim; finer ones start from the coarser result.
+    The coarsest level starts from the guide when there is one, else is peeled rim by
+    rim; finer ones start from the coarser result.
     """
+    if coarser is None and guide is not None:
+        return guide.copy(), None
     if coarser is None:
         # A smaller patch for the exact search: it is the costliest step before the
         # first preview, and more sources (a better guess) matter more than patch size.

@@ -23,6 +23,7 @@ class RemoveRequest(Request):
     seed: int = 0
     patch_size: int = 7
     quality: str = "balanced"  # "fast" | "balanced" | "best"
+    model: str | None = None  # the inpainting model (name or file) of engines that run one
 
     def validate(self) -> None:
         """Refuse inputs no engine can fill, with a sentence the user understands."""
@@ -50,6 +51,10 @@ class RemoveRequest(Request):
 
 @dataclass(frozen=True, eq=False)
 class RemoveResult(Result):
-    """The filled photo; pixels outside the mask are the request's own, bit for bit."""
+    """The filled photo; pixels outside the mask are the request's own, bit for bit.
+
+    ``notes``: how it was filled, where that is worth saying (which model, a fallback).
+    """
 
     image: np.ndarray
+    notes: str = ""

@@ -11,6 +11,9 @@ by *name*; only the store turns a name into a file:
 - in memory, the last model loaded per slot (``keep_last``), so the next photo does not
   read the file again.
 
+``engines.store.catalog`` lists every trained model of every kind (the kinds named in
+``engines.operations``), shipped or the user's, with its data card.
+
 Files are read only by the safe loader (``load_tensors``: safetensors, or PyTorch's
 ``weights_only``; no pickled code ever runs) and written only through
 ``engines.files.atomic_write``. Importing the store costs no torch import.

@@ -1,0 +1,103 @@
+"""Running the generator on a photo: a crop around each hole, at the model's scale.
+
+The network is fully convolutional, but it learnt holes of 5–50 % of a crop of
+``resolution`` pixels; a hole is therefore filled in a square crop around it with
+enough context, scaled so that the crop's long side is ``work_side`` (a multiple of 8),
+and the prediction is scaled back to the crop. The crop follows the hole, so the cost
+does not grow with the photo's size.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+import cv2
+import numpy as np
+
+from engines.crop import Crop
+
+if TYPE_CHECKING:
+    from torch import nn
+
+# The crop's long side at which the network runs, as a multiple of its training crop:
+# chosen on held-out photos (tests/benchmarks/remove.py --choose-generator-scale).
+WORK_SCALE = 2.0
+HOLE_SHARE = 0.2  # the crop around a hole is sized so the hole covers about this much
+
+
+def work_side(resolution: int) -> int:
+    """The crop's long side at which a model trained at ``resolution`` runs."""
+    return int(round(resolution * WORK_SCALE / 8)) * 8
+
+
+def context_crop(mask: np.ndarray, hole: Crop, share: float = HOLE_SHARE) -> Crop:
+    """A square-ish crop around ``hole`` (the hole's box) holding it at about ``share``.
+
+    At least a quarter of the hole's size of context on every side; clipped to the
+    photo (a crop against the border grows inward instead).
+    """
+    h, w = mask.shape
+    area = max(1, int(np.count_nonzero(mask[hole.slices])))
+    hw, hh = hole.x1 - hole.x0, hole.y1 - hole.y0
+    side = max(int(max(hw, hh) * 1.5) + 16, int(math.sqrt(area / share)))
+    sw, sh = min(w, max(side, hw)), min(h, max(side, hh))
+    cx, cy = (hole.x0 + hole.x1) / 2, (hole.y0 + hole.y1) / 2
+    x0 = int(np.clip(round(cx - sw / 2), 0, w - sw))
+    y0 = int(np.clip(round(cy - sh / 2), 0, h - sh))
+    return Crop(x0, y0, x0 + sw, y0 + sh)
+
+
+def work_size(shape: tuple[int, int], long_side: int, multiple: int = 8) -> tuple[int, int]:
+    """(h, w) of a crop of ``shape`` scaled to ``long_side``, each a multiple of 8."""
+    h, w = shape
+    scale = long_side / max(h, w)
+    return (max(multiple, int(round(h * scale / multiple)) * multiple),
+            max(multiple, int(round(w * scale / multiple)) * multiple))
+
+
+def predict(network: nn.Module, image: np.ndarray, hole: np.ndarray, long_side: int,
+            device: str) -> np.ndarray:
+    """The network's prediction of a crop (float32 HxWx3 in [0, 1]) at the crop's size.
+
+    ``image`` float32 HxWx3 in [0, 1]; ``hole`` bool HxW. The crop is scaled to
+    ``long_side`` (never up by more than the network needs); a scaled hole is grown
+    by a pixel so no trace of the distractor's rim reaches the network.
+    """
+    import torch
+
+    h, w = hole.shape
+    wh, ww = work_size((h, w), long_side)
+    small = cv2.resize(image, (ww, wh), interpolation=cv2.INTER_AREA)
+    small_hole = cv2.resize(hole.astype(np.float32), (ww, wh), interpolation=cv2.INTER_AREA) > 0
+    small_hole = cv2.dilate(small_hole.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
+    x = torch.from_numpy(np.ascontiguousarray(small)).permute(2, 0, 1)[None].to(device)
+    m = torch.from_numpy(small_hole.astype(np.float32))[None, None].to(device)
+    with torch.inference_mode():
+        out = network(x.float(), m)
+    predicted = out[0].permute(1, 2, 0).float().cpu().numpy()
+    return cv2.resize(predicted, (w, h), interpolation=cv2.INTER_CUBIC).clip(0, 1)
+
+
+def hole_crops(mask: np.ndarray) -> list[Crop]:
+    """One context crop per group of nearby holes (crops that overlap are merged)."""
+    count, _, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    crops = [context_crop(mask, Crop(int(x), int(y), int(x + cw), int(y + ch)))
+             for x, y, cw, ch, _ in stats[1:count]]
+    if len(crops) > 64:  # a speckle of holes: one crop over all of them
+        union = crops[0]
+        for crop in crops[1:]:
+            union = union.union(crop)
+        crops = [context_crop(mask, union)]
+    merged = True
+    while merged:
+        merged = False
+        for i in range(len(crops)):
+            for j in range(i + 1, len(crops)):
+                if crops[i].overlaps(crops[j]):
+                    crops[i] = context_crop(mask, crops[i].union(crops.pop(j)))
+                    merged = True
+                    break
+            if merged:
+                break
+    return crops

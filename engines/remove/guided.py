@@ -1,0 +1,43 @@
+"""The ``guided`` Remove engine: patch synthesis that follows the generator's content.
+
+Ch. 2's cure for texture synthesis that breaks structure (Fig. 2.8), with pixel
+patches instead of neural ones: the ch. 3 generator predicts each hole's coarse
+content, and the classic engine's search and voting then copy real patches of the
+photo that match both the hole's surroundings and that prediction. The prediction
+weighs most at the coarse levels, where the layout is decided (a bench's seat goes on,
+a horizon stays level), and fades at the fine ones, where texture comes from the
+photo and the prediction's blur would only soften it. The coarsest level also starts
+from the prediction instead of peeling the hole from its rim.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from engines.crop import Crop
+from engines.remove.generator.engine import load_generator
+from engines.remove.generator.predict import predict, work_side
+from engines.remove.patchmatch import PatchMatchEngine
+from engines.remove.request import RemoveRequest
+
+# The content term's weight per level, coarsest first (the last holds for finer ones):
+# chosen on held-out photos (tests/benchmarks/remove.py).
+GUIDE_WEIGHTS = (4.0, 2.0, 1.0, 0.5, 0.2)
+
+
+class GuidedEngine(PatchMatchEngine):
+    """Classic patch-based fill with the generator's prediction as a content term."""
+
+    name = "guided"
+
+    def __init__(self, backend: str = "auto",
+                 guide_weights: tuple[float, ...] = GUIDE_WEIGHTS) -> None:
+        super().__init__(backend)
+        self.guide_weights = guide_weights
+
+    def content_prior(self, request: RemoveRequest, device: str, image: np.ndarray,
+                      mask: np.ndarray, crops: list[Crop]) -> list[np.ndarray | None]:
+        network, info, self.notes = load_generator(request.model, device)
+        long_side = work_side(info.resolution)
+        return [predict(network, image[crop.slices], mask[crop.slices], long_side, device)
+                for crop in crops]
