@@ -75,6 +75,7 @@ class MainWindow(QMainWindow):
         self._on_done: Callable[[Any], None] | None = None
         self._on_preview: Callable[[Any, Any], None] | None = None
         self.panels: dict[str, OperationPanel] = {}
+        self.train_inpaint_dialog = None  # TrainInpaintDialog, made when first opened
         self.docks: dict[str, QDockWidget] = {}
         for panel_type in panel_types():
             self._add_panel(panel_type(self))
@@ -200,6 +201,13 @@ class MainWindow(QMainWindow):
         operations.addSeparator()
         self.cancel_action = self._action(operations, "&Cancel", self.jobs.cancel,
                                           Qt.Key.Key_Escape)
+        operations.addSeparator()
+        translate = self.panels.get("translate")
+        if translate is not None:
+            self.train_translate_action = self._action(
+                operations, "Train &Translator…", translate.open_train_dialog)
+        self.train_inpaint_action = self._action(
+            operations, "Train Remove &Generator…", self.open_train_inpaint_dialog)
         help_menu = menus.addMenu("&Help")
         self._action(help_menu, "&About Transfigure and Licences…", lambda: show_about(self))
         for action, name in ((self.open_action, "document-open"),
@@ -433,6 +441,22 @@ class MainWindow(QMainWindow):
         self.canvas.clear_preview()
         self._error("The operation did not finish", message, detail)
 
+    # ----------------------------------------------------------------- training
+    def open_train_inpaint_dialog(self) -> None:
+        """The "Train Remove Generator…" dialog; it trains beside the editor."""
+        if self.train_inpaint_dialog is None:
+            from app.gui.dialogs.train_inpaint import TrainInpaintDialog
+
+            self.train_inpaint_dialog = TrainInpaintDialog(self, self.settings)
+            self.train_inpaint_dialog.model_saved.connect(self._model_saved)
+        self.train_inpaint_dialog.show()
+        self.train_inpaint_dialog.raise_()
+        self.train_inpaint_dialog.activateWindow()
+
+    def _model_saved(self, _path: Any) -> None:
+        for panel in self.panels.values():
+            panel.models_changed()
+
     # ------------------------------------------------------------------ helpers
     def _mask_op(self, name: str) -> None:
         """Invert or clear what the brush paints now (the selection, or a lent layer)."""
@@ -506,6 +530,9 @@ class MainWindow(QMainWindow):
             event.ignore()
             return
         self.jobs.shutdown()
+        if self.train_inpaint_dialog is not None:
+            self.train_inpaint_dialog.shutdown()
+            self.train_inpaint_dialog.save_settings()
         self.device_probe.shutdown()
         for panel in self.panels.values():
             panel.shutdown()

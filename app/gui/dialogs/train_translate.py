@@ -14,12 +14,11 @@ soon as the dialog says so; Resume continues the run from its saved state.
 
 from __future__ import annotations
 
-import csv
 import re
 from pathlib import Path
 
 from PySide6.QtCore import Signal
-from PySide6.QtGui import QCloseEvent
+from PySide6.QtGui import QCloseEvent, QColor
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -36,7 +35,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.gui.dialogs.training_charts import LossPlot, PreviewGrid
+from app.gui.dialogs.training_charts import (
+    LossPlot,
+    PreviewGrid,
+    Series,
+    duration_text,
+    read_losses,
+)
 from app.gui.jobs import JobRunner
 from engines import store
 from engines.translate.model_file import TRANSLATION
@@ -49,21 +54,15 @@ NETWORK_SIZES: dict[str, tuple[Widths, int]] = {
 }
 NAME_PATTERN = re.compile(r"^[\w][\w.-]*$")
 PREVIEWS_FOLDER = "training"  # under the user's models folder: grids, loss curves
-
-
-def read_losses(path: Path) -> list[dict[str, float]]:
-    """The trainer's loss CSV as rows of {column: value}; [] while there is none yet."""
-    try:
-        with path.open(newline="", encoding="utf-8") as fh:
-            rows = []
-            for row in csv.DictReader(fh):
-                try:
-                    rows.append({k: float(v) for k, v in row.items() if k and v})
-                except ValueError:
-                    continue  # a line caught half-written
-            return rows
-    except OSError:
-        return []
+GRID_CAPTIONS = ("Input", "Initial G0(x)", "Attention A(x)", "Result")
+STAGE_NAMES = ("G0", "attention", "joint")
+# D and adversarial on one scale, the self-regularization (orders of magnitude smaller)
+# on its own
+LOSS_SERIES = (
+    Series("d_loss", "D", QColor(220, 70, 60)),
+    Series("g_adv", "adversarial", QColor(70, 120, 230)),
+    Series("reg", "self-reg.", QColor(60, 170, 90), axis="right"),
+)
 
 
 def split_steps(total: int) -> tuple[int, int, int]:
@@ -136,8 +135,9 @@ class TrainTranslateDialog(QDialog):
         self.status = QLabel("Pick two folders of photos: what you have, and what it should "
                              "become.")
         self.status.setWordWrap(True)
-        self.grid = PreviewGrid()
-        self.plot = LossPlot()
+        self.grid = PreviewGrid(GRID_CAPTIONS, "The input, G0, attention and result of a "
+                                "training photo appear here as training goes.")
+        self.plot = LossPlot(LOSS_SERIES, STAGE_NAMES)
         form = QFormLayout()
         for label, edit, slot in (("From (domain A)", self.source_dir, self._pick_source),
                                   ("To (domain B)", self.target_dir, self._pick_target)):
@@ -282,7 +282,7 @@ class TrainTranslateDialog(QDialog):
     def _progress(self, step: int, total: int, message: str, eta: float) -> None:
         self.progress.setRange(0, max(1, total))
         self.progress.setValue(step)
-        left = f" — about {_duration(eta)} left" if eta >= 0 else ""
+        left = f" — about {duration_text(eta)} left" if eta >= 0 else ""
         self.status.setText(f"{message}{left}")
 
     def _preview(self, pixels, _box) -> None:
@@ -346,10 +346,3 @@ def _state_file(out: Path) -> Path:
 
     return state_path(out)
 
-
-def _duration(seconds: float) -> str:
-    if seconds < 90:
-        return f"{seconds:.0f} s"
-    if seconds < 5400:
-        return f"{seconds / 60:.0f} min"
-    return f"{seconds / 3600:.1f} h"

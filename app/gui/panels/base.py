@@ -109,6 +109,9 @@ class OperationPanel(QWidget):
     def shutdown(self) -> None:
         """The window is closing: let background work end cleanly."""
 
+    def models_changed(self) -> None:
+        """A model was trained or installed: engines that lacked one may run now."""
+
     def save_settings(self, settings: QSettings) -> None:
         """Remember the panel's choices (called when the window closes)."""
 
@@ -122,16 +125,23 @@ def engine_combo(operation: str, default: str | None = None) -> QComboBox:
     ``default`` names the engine chosen at first (the operation's default otherwise).
     """
     combo = QComboBox()
-    model: QStandardItemModel = combo.model()  # type: ignore[assignment]
     for entry in registry.entries(operation):
-        state = entry.availability()
         combo.addItem(entry.title, entry.name)
-        item = model.item(combo.count() - 1)
+    check_engines(combo, operation)
+    combo.setCurrentIndex(combo.findData(registry.get(operation, default).name))
+    return combo
+
+
+def check_engines(combo: QComboBox, operation: str) -> None:
+    """Grey the engines of ``engine_combo`` that cannot run now, ungrey the others."""
+    model: QStandardItemModel = combo.model()  # type: ignore[assignment]
+    for index in range(combo.count()):
+        entry = registry.get(operation, combo.itemData(index))
+        state = entry.availability()
+        item = model.item(index)
         item.setToolTip(entry.description if state.available else
                         f"Unavailable: {state.reason} Fix: {state.fix}")
         item.setEnabled(state.available)
-    combo.setCurrentIndex(combo.findData(registry.get(operation, default).name))
-    return combo
 
 
 def restore_choice(combo: QComboBox, value: object) -> None:

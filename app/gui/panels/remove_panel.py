@@ -12,7 +12,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.gui.panels.base import OperationPanel, Workspace, engine_combo, restore_choice
+from app.gui.panels.base import (
+    OperationPanel,
+    Workspace,
+    check_engines,
+    engine_combo,
+    restore_choice,
+)
 from engines import registry
 from engines.base import EngineError
 
@@ -87,6 +93,10 @@ class RemovePanel(OperationPanel):
             workspace.show_status(f"Filled in {result.seconds:.1f} s")
 
         workspace.start_job(lambda report, cancel: engine.run(request, report, cancel), done)
+
+    def models_changed(self) -> None:
+        """An inpainting model was trained: the Guided and Generator engines may run now."""
+        check_engines(self.engine, "remove")
 
     def save_settings(self, settings: QSettings) -> None:
         settings.setValue("remove/engine", self.engine.currentData())
