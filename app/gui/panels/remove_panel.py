@@ -23,6 +23,7 @@ from engines import registry
 from engines.base import EngineError
 
 QUALITIES = (("Fast", "fast"), ("Balanced", "balanced"), ("Best", "best"))
+MODEL_ENGINES = ("guided", "generator")  # the engines that run an inpainting model
 
 
 class RemovePanel(OperationPanel):
@@ -42,6 +43,10 @@ class RemovePanel(OperationPanel):
             self.quality.addItem(label, value)
         self.quality.setCurrentIndex(1)
         self.quality.setToolTip("Fast: a quick fill. Best: more search at full resolution.")
+        self.model = QComboBox()
+        self.model.setToolTip("The inpainting model the Guided and Generator engines run: "
+                              "shipped, or trained in Operations ▸ Train Remove Generator…")
+        self.refresh_models()
         self.run_button = QPushButton("Remove")
         self.run_button.setToolTip(self.run_action.toolTip())
         self.cancel_button = QPushButton("Cancel")
@@ -55,6 +60,7 @@ class RemovePanel(OperationPanel):
         form = QFormLayout()
         form.addRow("Engine", self.engine)
         form.addRow("Quality", self.quality)
+        form.addRow("Model", self.model)
         layout = QVBoxLayout(self)
         layout.addWidget(hint)
         layout.addLayout(form)
@@ -62,12 +68,33 @@ class RemovePanel(OperationPanel):
         layout.addWidget(self.cancel_button)
         layout.addStretch(1)
         self.run_button.clicked.connect(self.run_action.trigger)
+        self.engine.currentIndexChanged.connect(lambda _: self._update_model_state())
+        self._update_model_state()
+
+    def refresh_models(self) -> None:
+        """List the inpainting models again (after training); keep the choice."""
+        from engines import store
+        from engines.remove.generator.model_file import DEFAULT_MODEL, INPAINTING
+
+        wanted = self.model.currentData() or DEFAULT_MODEL
+        self.model.blockSignals(True)
+        self.model.clear()
+        for name, path in sorted(store.models(INPAINTING).items()):
+            yours = store.is_user_model(INPAINTING, path)
+            self.model.addItem(name if yours else f"{name} (shipped)", name)
+        restore_choice(self.model, wanted)
+        self.model.blockSignals(False)
+
+    def _update_model_state(self) -> None:
+        uses_model = self.engine.currentData() in MODEL_ENGINES
+        self.model.setEnabled(uses_model and self.engine.isEnabled() and self.model.count() > 0)
 
     def update_state(self, has_photo: bool, idle: bool) -> None:
         super().update_state(has_photo, idle)
         self.run_button.setEnabled(has_photo and idle)
         self.engine.setEnabled(idle)
         self.quality.setEnabled(idle)
+        self._update_model_state()
         self.cancel_button.setEnabled(not idle)
 
     def run(self) -> None:
@@ -78,8 +105,10 @@ class RemovePanel(OperationPanel):
             return
         from engines.remove.request import RemoveRequest
 
+        uses_model = self.engine.currentData() in MODEL_ENGINES
         request = RemoveRequest(document.pixels, mask.selection,
-                                quality=self.quality.currentData())
+                                quality=self.quality.currentData(),
+                                model=self.model.currentData() if uses_model else None)
         try:
             request.validate()
             engine = registry.get("remove", self.engine.currentData()).load()()
@@ -90,18 +119,24 @@ class RemovePanel(OperationPanel):
 
         def done(result) -> None:
             workspace.apply_result(result.image, "Remove", alpha=alpha)
-            workspace.show_status(f"Filled in {result.seconds:.1f} s")
+            how = f" with {result.notes}" if result.notes else ""
+            workspace.show_status(f"Filled in {result.seconds:.1f} s{how}")
 
         workspace.start_job(lambda report, cancel: engine.run(request, report, cancel), done)
 
     def models_changed(self) -> None:
         """An inpainting model was trained: the Guided and Generator engines may run now."""
         check_engines(self.engine, "remove")
+        self.refresh_models()
+        self._update_model_state()
 
     def save_settings(self, settings: QSettings) -> None:
         settings.setValue("remove/engine", self.engine.currentData())
         settings.setValue("remove/quality", self.quality.currentData())
+        settings.setValue("remove/model", self.model.currentData())
 
     def restore_settings(self, settings: QSettings) -> None:
         restore_choice(self.engine, settings.value("remove/engine"))
         restore_choice(self.quality, settings.value("remove/quality"))
+        restore_choice(self.model, settings.value("remove/model"))
+        self._update_model_state()
