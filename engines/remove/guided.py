@@ -36,8 +36,18 @@ class GuidedEngine(PatchMatchEngine):
         self.guide_weights = guide_weights
 
     def content_prior(self, request: RemoveRequest, device: str, image: np.ndarray,
-                      mask: np.ndarray, crops: list[Crop]) -> list[np.ndarray | None]:
+                      mask: np.ndarray, crops: list[Crop], counter
+                      ) -> list[np.ndarray | None]:
+        """The generator's prediction of each crop, each shown at once as a preview (the
+        photo with the prediction in the hole: the layout the fill will follow)."""
         network, info, self.notes = load_generator(request.model, device)
         long_side = work_side(info.resolution)
-        return [predict(network, image[crop.slices], mask[crop.slices], long_side, device)
-                for crop in crops]
+        guides: list[np.ndarray | None] = []
+        for crop in crops:
+            hole = mask[crop.slices]
+            guide = predict(network, image[crop.slices], hole, long_side, device)
+            shown = image[crop.slices].copy()
+            shown[hole] = guide[hole]
+            counter.advance("Predicting the hole's content", shown, crop, steps=0)
+            guides.append(guide)
+        return guides

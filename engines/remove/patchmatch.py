@@ -62,7 +62,6 @@ class PatchMatchEngine(Engine[RemoveRequest, RemoveResult]):
         schedule = SCHEDULES[request.quality]
 
         crops = plan_crops(mask, avoid)
-        guides = self.content_prior(request, device, image, mask, crops)
         plans = [
             (crop, build_pyramid(image[crop.slices], mask[crop.slices],
                                  None if avoid is None else avoid[crop.slices],
@@ -71,6 +70,7 @@ class PatchMatchEngine(Engine[RemoveRequest, RemoveResult]):
         ]
         total = sum(sum(_em_counts(levels, schedule)) for _, levels in plans)
         counter = _StepCounter(total, report)
+        guides = self.content_prior(request, device, image, mask, crops, counter)
         filled = [
             _fill_crop(ops, levels, request.patch_size, schedule, counter, cancel, crop,
                        request.seed, guide, self.guide_weights)
@@ -89,8 +89,10 @@ class PatchMatchEngine(Engine[RemoveRequest, RemoveResult]):
     notes = ""
 
     def content_prior(self, request: RemoveRequest, device: str, image: np.ndarray,
-                      mask: np.ndarray, crops: list[Crop]) -> list[np.ndarray | None]:
-        """A prediction of each crop's content (float32, the crop's size), or None."""
+                      mask: np.ndarray, crops: list[Crop], counter: _StepCounter
+                      ) -> list[np.ndarray | None]:
+        """A prediction of each crop's content (float32, the crop's size), or None;
+        ``counter.advance(message, preview, crop, steps=0)`` shows one as it comes."""
         return [None] * len(crops)
 
 

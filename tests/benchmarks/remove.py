@@ -640,7 +640,7 @@ class Row:
     engine: str
     seconds: float
     preview: float | None
-    py_mb: float
+    py_mb: float | None
     rss_mb: float | None
     quality: Quality
     outside: str
@@ -756,9 +756,11 @@ def warm_up(engines: list[Engine]) -> None:
     hole_quality(img, case)
 
 
-def run_case(case: Case, engines: list[Engine], out: Path, repeat: int = 1) -> list[Row]:
+def run_case(case: Case, engines: list[Engine], out: Path, repeat: int = 1,
+             measure_memory: bool = True) -> list[Row]:
     """Every engine on one case; times are the median of ``repeat`` calls (this shared
-    2-core machine varies by ±20 % between single calls)."""
+    2-core machine varies by ±20 % between single calls). Memory costs a second run per
+    engine, so the many object-hole cases skip it."""
     rows: list[Row] = []
     panels: list[tuple[str, np.ndarray]] = []
     for engine in engines:
@@ -773,7 +775,7 @@ def run_case(case: Case, engines: list[Engine], out: Path, repeat: int = 1) -> l
         if engine.label != "patchmatch fast":
             panels.append((engine.label, result))
         del result
-        py_mb, rss_mb = memory(engine, case)
+        py_mb, rss_mb = memory(engine, case) if measure_memory else (None, None)
         rows.append(Row(case.group, case.name, case.size, case.hole, engine.label, seconds,
                         preview, py_mb, rss_mb, quality, exact))
     side_by_side(out / f"{case.slug}.png", case, panels)
@@ -858,7 +860,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  ... {group.key}: {case.name} ({case.size}, hole "
                   f"{100 * case.hole:.1f} %)", file=sys.stderr, flush=True)
             repeat = args.repeat if group.key in TIMED_GROUPS else 1
-            rows.extend(run_case(case, engines, out, repeat))
+            rows.extend(run_case(case, engines, out, repeat, group.key != "objects"))
             if group.key == "512" and cli_case is None:
                 cli_case = case
         all_rows.extend(rows)

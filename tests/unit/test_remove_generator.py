@@ -160,7 +160,7 @@ def test_the_content_term_makes_the_fill_follow_the_prediction(monkeypatch):
     prediction = image.copy()
     prediction[mask] = blue[mask].mean(axis=0)  # a flat "blue", as blurry as a network's
 
-    def prior(self, request, device, image_, mask_, crops):
+    def prior(self, request, device, image_, mask_, crops, counter):
         return [prediction[c.slices].copy() for c in crops]
 
     monkeypatch.setattr(GuidedEngine, "content_prior", prior)
