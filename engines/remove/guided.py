@@ -20,9 +20,9 @@ from engines.remove.generator.predict import predict, work_side
 from engines.remove.patchmatch import PatchMatchEngine
 from engines.remove.request import RemoveRequest
 
-# The content term's weight per level, coarsest first (the last holds for finer ones):
-# chosen on held-out photos (tests/benchmarks/remove.py).
-GUIDE_WEIGHTS = (4.0, 2.0, 1.0, 0.5, 0.2)
+# The content term's weight at full resolution, ½, ¼, ... (the last holds for coarser
+# levels): chosen on the tune part of the held-out photos (tests/benchmarks/tune_remove.py).
+GUIDE_WEIGHTS = (0.2, 1.0, 4.0)
 
 
 class GuidedEngine(PatchMatchEngine):

@@ -9,6 +9,7 @@ the coarse ones, scaled) and only search locally to sharpen the copied texture.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import cv2
@@ -146,9 +147,9 @@ def _fill_crop(
     """Solve one crop coarse to fine; returns the crop's pixels with its holes filled.
 
     With a ``guide`` (a content prediction of the crop) the coarsest level starts from
-    the guide instead of peeling the hole, and level ``depth`` (from the coarsest)
-    weighs the distance to the guide by ``guide_weights[depth]`` (the last weight for
-    deeper levels): strong where structure is decided, fading where texture is.
+    the guide instead of peeling the hole, and a level at 1/2ᵏ of full resolution
+    weighs the distance to the guide by ``guide_weights[k]`` (the last weight for
+    coarser levels): strong where structure is decided, fading where texture is.
     """
     counts = _em_counts(levels, schedule)
     sample = next((lv for lv in levels if lv.hole.size <= schedule.work_pixels), levels[-1])
@@ -158,7 +159,7 @@ def _fill_crop(
     for depth, (level, em_rounds) in enumerate(zip(levels[::-1], counts, strict=True)):
         cancel.raise_if_set()
         h, w = level.hole.shape
-        level_guide, weight = _level_guide(guide, guide_weights, level, depth)
+        level_guide, weight = _level_guide(guide, guide_weights, level)
         start, origin = _initial_guess(level, estimate, patch, seed, level_guide)
         if estimate is None:  # show the first guess at once; the first EM round is slower
             counter.advance("Filling: first guess", start, crop, steps=0)
@@ -209,13 +210,14 @@ def _fill_crop(
     return estimate
 
 
-def _level_guide(guide: np.ndarray | None, weights: tuple[float, ...], level: Level,
-                 depth: int) -> tuple[np.ndarray | None, float]:
+def _level_guide(guide: np.ndarray | None, weights: tuple[float, ...], level: Level
+                 ) -> tuple[np.ndarray | None, float]:
     """The guide at this level's size (the level's own pixels outside the hole) and
     the content term's weight there; (None, 0) where there is no content term."""
     if guide is None or not weights:
         return None, 0.0
-    weight = weights[min(depth, len(weights) - 1)]
+    octave = max(0, round(-math.log2(level.scale)))
+    weight = weights[min(octave, len(weights) - 1)]
     h, w = level.hole.shape
     scaled = cv2.resize(guide, (w, h), interpolation=cv2.INTER_AREA)
     scaled[~level.hole] = level.image[~level.hole]
