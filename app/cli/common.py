@@ -23,7 +23,10 @@ if TYPE_CHECKING:
     from engines.registry import EngineEntry
 
 
-def engine_entry(operation: str, name: str | None) -> EngineEntry:
+def engine_entry(operation: str, name: str | None, check: bool = True) -> EngineEntry:
+    """The named engine (or the default); unless ``check`` is False, refuse one that
+    cannot run here with its reason and fix. A command that was handed the model the
+    engine would otherwise miss checks that model itself and passes ``check=False``."""
     from engines import registry
     from engines.base import EngineUnavailable, InvalidInput
 
@@ -31,8 +34,8 @@ def engine_entry(operation: str, name: str | None) -> EngineEntry:
         entry = registry.get(operation, name)
     except KeyError as exc:
         raise InvalidInput(str(exc.args[0]) + ".") from None
-    availability = entry.availability()
-    if not availability.available:
+    availability = entry.availability() if check else None
+    if availability is not None and not availability.available:
         message = f"The {operation} engine '{entry.name}' is unavailable: {availability.reason}"
         if availability.fix:
             message += f" (fix: {availability.fix})"

@@ -111,7 +111,7 @@ def cmd_remove(args: argparse.Namespace) -> int:
     from engines.device import device_label, resolve_device
     from engines.remove import RemoveRequest
 
-    entry = engine_entry("remove", args.engine)
+    entry = engine_entry("remove", args.engine, check=not args.model)
     source, target = Path(args.input), Path(args.output)
     check_output(target, source, args.overwrite)
     if args.model:  # a wrong --model fails before the photo is read
