@@ -233,3 +233,18 @@ def test_too_few_photos_is_refused_before_any_training(tmp_path):
     with pytest.raises(EngineError, match="at least two readable photos"):
         train(_photos(tmp_path / "p", 1), tmp_path / "m.safetensors", _settings())
     assert not (tmp_path / "m.safetensors").exists()
+
+
+def test_a_block_that_enters_leaves_the_trained_network_unchanged():
+    """Ch. 3.3.3: adding a block must start from the network already trained."""
+    torch.manual_seed(3)
+    network = build_inpainter(TOY).eval()
+    for p in network.procedural.parameters():  # a block with weights of its own
+        p.data.normal_()
+    x, hole = torch.rand(1, 3, 32, 32), (torch.rand(1, 1, 32, 32) > 0.6).float()
+    with torch.no_grad():
+        before = network(x, hole)
+        network.procedural[0].start_as_identity()
+        network.mix[0] = 0.5
+        after = network(x, hole)
+    assert torch.allclose(before, after, atol=1e-6)

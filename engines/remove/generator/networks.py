@@ -77,6 +77,15 @@ def _classes() -> dict[str, type]:
         def forward(self, x: torch.Tensor) -> torch.Tensor:
             return x + self.body(x)
 
+        def start_as_identity(self) -> None:
+            """Zero the last normalization's scale and shift: the block passes its input through
+            unchanged until training teaches it something, so mixing it in cannot
+            disturb the trained network (ch. 3.3.3's "identical to the already trained
+            network", which the skip path's weight alone would not give)."""
+            with torch.no_grad():
+                self.body[-1].weight.zero_()
+                self.body[-1].bias.zero_()
+
     class Inpainter(nn.Module):
         """G: (photo with hole, mask) → the whole photo predicted, in [0, 1]."""
 
@@ -92,6 +101,8 @@ def _classes() -> dict[str, type]:
             self.blocks = nn.Sequential(*(DilatedBlock(8 * w) for _ in range(widths.blocks)))
             self.procedural = nn.ModuleList(DilatedBlock(8 * w)
                                             for _ in range(widths.procedural))
+            for block in self.procedural:
+                block.start_as_identity()
             # How far each procedural block is mixed in (0: not yet; 1: fully).
             self.register_buffer("mix", torch.zeros(widths.procedural))
             self.up = nn.Sequential(

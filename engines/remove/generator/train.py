@@ -286,6 +286,8 @@ def train(
                 mix = nets.generator.mix
                 mix[:max(0, stage - 1)] = 1.0
                 if stage:
+                    if float(mix[stage - 1]) == 0.0:  # the block enters now
+                        nets.generator.procedural[stage - 1].start_as_identity()
                     mix[stage - 1] = settings.mix(stage, step)
             for opt in (g_opt, d_opt):
                 for group in opt.param_groups:
