@@ -96,6 +96,9 @@ def _add_train_command(commands, common: argparse.ArgumentParser) -> None:
     train.add_argument("--batch", type=int, default=8, help="batch size (default 8)")
     train.add_argument("--width", type=int, default=16,
                        help="the generator's first-layer channels (default 16)")
+    train.add_argument("--data-card", metavar="FILE",
+                       help="a text file describing the photos (sources, terms), kept in "
+                            "the model (tools/inpaint_training_set.py writes one: CARD.md)")
     train.add_argument("--preview-dir", metavar="DIR",
                        help="write the preview grid and losses here (default: beside MODEL)")
     train.add_argument("--resume", action="store_true",
@@ -160,6 +163,13 @@ def cmd_train_inpainter(args: argparse.Namespace) -> int:
     silhouettes = photo_files(args.silhouettes) if args.silhouettes else []
     validation = photo_files(args.validation) if args.validation else []
     out = check_model_output(Path(args.out), args.resume)
+    card = ""
+    if args.data_card:
+        try:
+            card = Path(args.data_card).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise InvalidInput(f"Could not read the data card {args.data_card}: it must be a "
+                               "text file.", str(exc)) from exc
     widths = InpainterWidths(generator=args.width, procedural=len(args.steps) - 1)
     settings = InpainterSettings(steps=tuple(args.steps), size=args.size, batch=args.batch,
                                  widths=widths, device=args.device, seed=args.seed)
@@ -170,7 +180,7 @@ def cmd_train_inpainter(args: argparse.Namespace) -> int:
     try:
         _, shown = run_engine("training", lambda report, cancel: train(
             photos, out, settings, silhouettes, validation, resume=args.resume,
-            report=report, cancel=cancel, preview_dir=preview_dir))
+            report=report, cancel=cancel, preview_dir=preview_dir, data_card=card))
     except Cancelled:
         say(f"Stopped; the model so far is in {out} (continue with --resume).")
         return EXIT_CANCELLED

@@ -39,10 +39,17 @@ def photo_and_mask(tmp_path) -> tuple[Path, Path, np.ndarray, np.ndarray]:
 def test_a_model_trained_on_the_command_line_fills_a_hole(photos, photo_and_mask, tmp_path,
                                                            capsys):
     model = tmp_path / "mine.safetensors"
+    card = tmp_path / "CARD.md"
+    card.write_text("# My photos\n\nFrom my own camera; all rights mine.\n", encoding="utf-8")
     code = main(["train-inpainter", str(photos), "-o", str(model), "--steps", "3", "1",
-                 "--size", "64", "--batch", "2", "--width", "4"])
+                 "--size", "64", "--batch", "2", "--width", "4", "--data-card", str(card)])
     assert code == 0 and model.is_file()
     assert "mine.safetensors" in capsys.readouterr().err
+    from engines.remove.generator.model_file import read_info
+
+    info = read_info(model)
+    assert "own camera" in info.extra["data_card"]  # the card travels with the model
+    assert info.extra["iterations"] == {"head": 3, "block 1": 1}
     photo, mask_path, pixels, mask = photo_and_mask
     for engine in ("generator", "guided"):
         out = tmp_path / f"{engine}.png"

@@ -229,6 +229,7 @@ def train(
     cancel: CancelToken | None = None,
     preview_dir: Path | None = None,
     data_note: str = "",
+    data_card: str = "",
 ) -> Path:
     """Train (or go on training) an inpainting model on ``photos``; returns ``out``.
 
@@ -236,6 +237,7 @@ def train(
     photos never trained on, scored every ``validate_every`` steps (PSNR in the hole).
     Progress reports carry a preview grid (input with hole | prediction | result |
     original); with ``preview_dir`` the grid and loss curves are also written there.
+    ``data_card``: the training set's card (sources, commits, terms), kept in the model.
     """
     import torch
 
@@ -276,7 +278,7 @@ def train(
 
     def checkpoint() -> None:
         _save_state(nets, g_opt, d_opt, step, history, elapsed(), state_file)
-        write_model(nets, settings, out, step, history, data, elapsed(), device)
+        write_model(nets, settings, out, step, history, data, elapsed(), device, data_card)
 
     try:
         while step < settings.total:
@@ -455,7 +457,8 @@ def validate(generator: nn.Module, check: ValidationSet, device: str) -> tuple[f
 
 
 def write_model(nets: Nets, settings: InpainterSettings, out: Path, step: int,
-                history: list, data: str, seconds: float, device: str) -> Path:
+                history: list, data: str, seconds: float, device: str,
+                data_card: str = "") -> Path:
     """The model file as of ``step`` (stages not reached count 0 steps)."""
     names = ["head"] + [f"block {i}" for i in range(1, len(settings.steps))]
     iterations = {}
@@ -479,6 +482,7 @@ def write_model(nets: Nets, settings: InpainterSettings, out: Path, step: int,
         "training_seconds": round(seconds), "device": device,
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "data": data, "seed": settings.seed,
+        **({"data_card": data_card} if data_card else {}),
     })
 
 
