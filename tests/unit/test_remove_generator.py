@@ -248,3 +248,22 @@ def test_a_block_that_enters_leaves_the_trained_network_unchanged():
         network.mix[0] = 0.5
         after = network(x, hole)
     assert torch.allclose(before, after, atol=1e-6)
+
+
+def test_reconstruction_steps_train_the_generator_alone(tmp_path):
+    """The first steps learn the L1 term only: the discriminator is left as it started."""
+    from engines.remove.generator.networks import build_discriminator
+    from engines.store import train_state
+
+    settings = InpainterSettings(steps=(3, 0, 0, 0), size=64, batch=2, widths=TOY,
+                                 reconstruction_steps=3, checkpoint_every=3)
+    out = tmp_path / "m.safetensors"
+    train(_photos(tmp_path / "photos"), out, settings)
+    torch.manual_seed(settings.seed)
+    build_inpainter(TOY)  # the trainer builds G first, then D, from the same seed
+    fresh = build_discriminator(TOY).state_dict()
+    tensors, _ = train_state.read_state(train_state.state_path(out))
+    saved = train_state.part(tensors, "d")
+    assert all(torch.equal(saved[k], fresh[k]) for k in fresh)
+    losses = read_info(out).extra["losses"]
+    assert losses and all(row[2] == 0 and row[3] == 0 for row in losses)  # no D, no adv

@@ -73,6 +73,8 @@ class InpainterSettings:
     ``perceptual_weight``, ``adversarial_weight``: λ of the L1, perceptual and
     adversarial terms (the last one for the head; each block divides it by 10).
     ``hole_share``: the hole's share of the image, low and high.
+    ``reconstruction_steps``: the head's first steps train on the L1 term alone, at
+    ``reconstruction_lr``, with no discriminator (``reconstruction_only`` says why).
     """
 
     steps: tuple[int, ...] = (6000, 500, 500, 500)
@@ -85,6 +87,8 @@ class InpainterSettings:
     perceptual_weight: float = 1.0
     adversarial_weight: float = 0.1
     hole_share: tuple[float, float] = (0.05, 0.5)
+    reconstruction_steps: int = 0
+    reconstruction_lr: float = 5e-4
     checkpoint_every: int = 250
     preview_every: int = 25
     validate_every: int = 250
@@ -121,7 +125,21 @@ class InpainterSettings:
         start = sum(self.steps[:stage])
         return start, start + self.steps[stage]
 
-    def learning_rate(self, stage: int) -> float:
+    def reconstruction_only(self, step: int) -> bool:
+        """Whether ``step`` trains the L1 term alone (no adversary, no perceptual term).
+
+        Not in Alg. 1. Completion networks are commonly pretrained on reconstruction
+        before the adversary joins (Iizuka et al. 2017 train theirs on MSE first): a
+        discriminator that judges a prediction with no structure yet only adds noise,
+        and on a CPU each step without it costs half as much. The first CPU model sat at
+        16.1 dB validation PSNR in the hole (below Telea's 17.0 on the same crops) from
+        step 600 to 1,300 with every term on, which is why it was switched to this.
+        """
+        return step < self.reconstruction_steps
+
+    def learning_rate(self, stage: int, step: int = -1) -> float:
+        if stage == 0 and self.reconstruction_only(step):
+            return self.reconstruction_lr
         return self.lr * 10.0 ** -stage
 
     def adversarial(self, stage: int) -> float:
@@ -293,10 +311,14 @@ def train(
                     mix[stage - 1] = settings.mix(stage, step)
             for opt in (g_opt, d_opt):
                 for group in opt.param_groups:
-                    group["lr"] = settings.learning_rate(stage)
+                    group["lr"] = settings.learning_rate(stage, step)
             x, hole = make_batch(train_photos, shapes, settings, rng, settings.batch)
-            values = _train_step(nets, g_opt, d_opt, scalers, x.to(device), hole.to(device),
-                                 settings, stage, amp)
+            if settings.reconstruction_only(step):
+                values = _reconstruction_step(nets, g_opt, scalers[0], x.to(device),
+                                              hole.to(device), settings, amp)
+            else:
+                values = _train_step(nets, g_opt, d_opt, scalers, x.to(device),
+                                     hole.to(device), settings, stage, amp)
             step += 1
             for key, value in values.items():
                 sums[key] = sums.get(key, 0.0) + value
@@ -354,10 +376,7 @@ def _train_step(nets: Nets, g_opt, d_opt, scalers, x, hole, settings: InpainterS
             labels = hole_labels(hole, logits)
             per_patch = bce(logits, torch.ones_like(logits), reduction="none")
             adversarial = adversarial + (per_patch * labels).sum() / labels.sum().clamp_min(1)
-        error = (predicted.float() - x).abs().mean(1, keepdim=True)
-        in_hole = (error * hole).sum() / hole.sum().clamp_min(1)
-        outside = (error * (1 - hole)).sum() / (1 - hole).sum().clamp_min(1)
-        rec = in_hole + settings.valid_weight * outside
+        rec, in_hole = _reconstruction_loss(predicted, x, hole, settings)
         perceptual = _perceptual(nets, x, result.float(), fake_features)
         total = (settings.rec_weight * rec + settings.perceptual_weight * perceptual
                  + settings.adversarial(stage) * adversarial)
@@ -382,6 +401,30 @@ def _train_step(nets: Nets, g_opt, d_opt, scalers, x, hole, settings: InpainterS
     d_scaler.update()
     return {"d_loss": d_loss.item(), "g_adv": adversarial.item(), "rec": in_hole.item(),
             "perceptual": perceptual.item()}
+
+
+def _reconstruction_loss(predicted, x, hole, settings: InpainterSettings):
+    """(weighted L1, L1 in the hole alone): the hole counts fully, the rest weakly."""
+    error = (predicted.float() - x).abs().mean(1, keepdim=True)
+    in_hole = (error * hole).sum() / hole.sum().clamp_min(1)
+    outside = (error * (1 - hole)).sum() / (1 - hole).sum().clamp_min(1)
+    return in_hole + settings.valid_weight * outside, in_hole
+
+
+def _reconstruction_step(nets: Nets, g_opt, scaler, x, hole, settings: InpainterSettings,
+                         amp: bool) -> dict[str, float]:
+    """One generator update on the L1 term alone (``reconstruction_only``)."""
+    import torch
+
+    nets.generator.train()
+    with torch.autocast("cuda" if amp else "cpu", enabled=amp):
+        rec, in_hole = _reconstruction_loss(nets.generator(x, hole), x, hole, settings)
+        total = settings.rec_weight * rec
+    g_opt.zero_grad(set_to_none=True)
+    scaler.scale(total).backward()
+    scaler.step(g_opt)
+    scaler.update()
+    return {"d_loss": 0.0, "g_adv": 0.0, "rec": in_hole.item(), "perceptual": 0.0}
 
 
 def _perceptual(nets: Nets, x, result, fake_features) -> torch.Tensor:
@@ -476,6 +519,8 @@ def write_model(nets: Nets, settings: InpainterSettings, out: Path, step: int,
                     "adversarial_head": settings.adversarial_weight,
                     "adversarial_annealing": "÷10 per added block"},
         "optimizer": f"Adam lr {settings.lr} ÷10 per added block, betas (0.5, 0.999)",
+        "reconstruction_only": {"steps": settings.reconstruction_steps,
+                                "lr": settings.reconstruction_lr},
         "batch": settings.batch, "hole_share": list(settings.hole_share),
         "losses": history[-HISTORY_LIMIT:], "loss_columns": LOSS_COLUMNS,
         "validation_psnr": validation[-HISTORY_LIMIT:],
