@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -43,25 +43,45 @@ def engine_entry(operation: str, name: str | None, check: bool = True) -> Engine
     return entry
 
 
-def check_output(target: Path, source: Path, overwrite: bool) -> None:
-    """Refuse a bad OUT before spending minutes on the fill (``save_image`` checks again)."""
+def check_output(target: Path, inputs: Path | Sequence[Path], overwrite: bool,
+                 others: Sequence[tuple[str, Path]] = ()) -> None:
+    """Refuse a bad OUT before spending minutes on the work (``save_image`` checks again).
+
+    No input of the command (the photo, its mask, a guide, a second photo ...) may be
+    an output, with or without ``--overwrite``: replacing a mask with a photo loses the
+    mask. ``others`` are the command's other outputs, as (option, path): no two outputs
+    may name the same file, or the second write would replace the first.
+    """
     from engines.base import InvalidInput
     from engines.imageio import SUPPORTED_SAVE_EXTENSIONS
 
+    given = [inputs] if isinstance(inputs, Path) else list(inputs)
     if target.suffix.lower() not in SUPPORTED_SAVE_EXTENSIONS:
         shown = target.suffix or "a file without an extension"
         raise InvalidInput(f"Cannot save as {shown}; use .png, .jpg, .webp or .tif.")
+    for option, other in others:
+        if same_path(target, other):
+            raise InvalidInput(f"{target} is also given as {option}; each output needs its "
+                               "own file name.")
     if target.exists():
         if target.is_dir():
             raise InvalidInput(f"{target} is a folder; choose a file name.")
-        if source.exists() and same_file(target, source):
-            raise InvalidInput(
-                f"Saving as {target} would replace the original photo; choose another name."
-            )
+        for index, source in enumerate(given):
+            if source.exists() and same_file(target, source):
+                what = "the original photo" if index == 0 else f"the input {source.name}"
+                raise InvalidInput(
+                    f"Saving as {target} would replace {what}; choose another name.")
         if not overwrite:
             raise InvalidInput(f"{target} already exists; pass --overwrite to replace it.")
     elif not target.parent.is_dir():
         raise InvalidInput(f"The folder {target.parent} does not exist.")
+
+
+def same_path(a: Path, b: Path) -> bool:
+    """Whether two paths name one file, whether or not it exists yet."""
+    if a.exists() and b.exists():
+        return same_file(a, b)
+    return a.resolve() == b.resolve()
 
 
 def same_file(a: Path, b: Path) -> bool:

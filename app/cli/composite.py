@@ -99,7 +99,8 @@ def cmd_composite(args: argparse.Namespace) -> int:
     if args.harmonize != "none":
         engine_entry("harmonize", args.harmonize)
     source, target = Path(args.target), Path(args.output)
-    check_output(target, source, args.overwrite)
+    check_output(target, [source, *(Path(p) for p in (args.guide, args.mask) if p)],
+                 args.overwrite)
     photo = imageio.load_image(source)
     guide = imageio.load_image(args.guide).pixels
     x, y, w, h = args.box

@@ -128,7 +128,7 @@ def _one_pair(engine, name: str, args: argparse.Namespace, first: Path, second: 
     from engines import imageio
     from engines.expression import ExpressionRequest
 
-    check_output(output, first, args.overwrite)
+    check_output(output, [first, second], args.overwrite)
     photo = imageio.load_image(first)
     other = imageio.load_image(second)
     request = ExpressionRequest(

@@ -79,7 +79,7 @@ def cmd_harmonize(args: argparse.Namespace) -> int:
 
     entry = engine_entry("harmonize", args.engine)
     source, target = Path(args.composite), Path(args.output)
-    check_output(target, source, args.overwrite)
+    check_output(target, [source, Path(args.mask)], args.overwrite)
     photo = imageio.load_image(source)
     h, w = photo.pixels.shape[:2]
     alpha = imageio.load_mask_alpha(args.mask)

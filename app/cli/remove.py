@@ -116,7 +116,8 @@ def cmd_remove(args: argparse.Namespace) -> int:
 
     entry = engine_entry("remove", args.engine, check=not args.model)
     source, target = Path(args.input), Path(args.output)
-    check_output(target, source, args.overwrite)
+    check_output(target, [source, *(Path(p) for p in (args.mask, args.avoid) if p)],
+                 args.overwrite)
     if args.model:  # a wrong --model fails before the photo is read
         from engines import store
         from engines.remove.generator.model_file import INPAINTING

@@ -106,10 +106,11 @@ def cmd_translate(args: argparse.Namespace) -> int:
     from engines.translate.model_file import TRANSLATION
 
     source, target = Path(args.input), Path(args.output)
-    check_output(target, source, args.overwrite)
-    extras = [Path(p) for p in (args.save_attention, args.save_initial) if p]
-    for extra in extras:
-        check_output(extra, source, args.overwrite)
+    sides = [(option, Path(p)) for option, p in (("--save-attention", args.save_attention),
+                                                  ("--save-initial", args.save_initial)) if p]
+    check_output(target, source, args.overwrite, sides)
+    for index, (_, extra) in enumerate(sides):
+        check_output(extra, source, args.overwrite, sides[index + 1:])
     store.find(TRANSLATION, args.model)  # a wrong --model fails before the photo is read
     photo = imageio.load_image(source)
     request = TranslateRequest(photo.pixels, args.model, tile=args.tile, device=args.device)
