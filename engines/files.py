@@ -19,9 +19,16 @@ from typing import BinaryIO
 
 
 def atomic_write(
-    target: str | os.PathLike[str], write: Callable[[BinaryIO], None], *, sync: bool = True
+    target: str | os.PathLike[str], write: Callable[[BinaryIO], None], *, sync: bool = True,
+    replace: bool = True,
 ) -> Path:
     """Run ``write(file)`` on a temporary file beside ``target``, then rename it into place.
+
+    With ``replace=False`` the last step refuses to replace a file: it raises
+    ``FileExistsError`` if ``target`` exists at that moment, even if it appeared after the
+    caller checked (another process saving under the same name), and leaves that file as
+    it is. The "does it exist" check and the final step are then one step (a hard link,
+    which fails on an existing name), not two.
 
     The temporary file is created with mode 0o666 (the umask applies, as for any new
     file) rather than ``mkstemp``'s 0o600, so what is saved stays readable by other
@@ -37,15 +44,32 @@ def atomic_write(
             out.flush()
             if sync:
                 os.fsync(out.fileno())
-        if target.exists():
-            os.chmod(tmp, target.stat().st_mode & 0o7777)
-        os.replace(tmp, target)
+        if replace:
+            if target.exists():
+                os.chmod(tmp, target.stat().st_mode & 0o7777)
+            os.replace(tmp, target)
+        else:
+            _place_new(tmp, target)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
     if sync:
         _fsync_folder(target.parent)
     return target
+
+
+def _place_new(tmp: Path, target: Path) -> None:
+    """Give the finished ``tmp`` the name ``target`` only if no file has that name."""
+    try:
+        os.link(tmp, target)  # atomic, and fails with FileExistsError on a taken name
+    except FileExistsError:
+        raise
+    except OSError:  # a file system without hard links: the best that is left
+        if target.exists():
+            raise FileExistsError(errno.EEXIST, "file exists", str(target)) from None
+        os.replace(tmp, target)
+        return
+    tmp.unlink()
 
 
 def write_bytes(target: str | os.PathLike[str], data: bytes, *, sync: bool = True) -> Path:

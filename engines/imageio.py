@@ -556,8 +556,15 @@ def save_image(
     def encode(out: BinaryIO) -> None:
         _encode(out, fmt, rgb, alpha, depth, icc, exif_bytes, quality)
 
+    may_replace = target.exists()  # checked (and allowed) by _check_target just now
     try:
-        atomic_write(target, encode)
+        atomic_write(target, encode, replace=may_replace)
+    except FileExistsError as exc:
+        raise InvalidInput(
+            f"{target.name} appeared while this result was being saved (another program "
+            "saved under that name); it was left as it is and nothing was written. "
+            "Choose another name or allow overwriting.", detail=f"{target}: {exc!r}",
+        ) from exc
     except (OSError, ValueError) as exc:
         raise InvalidInput(
             f"Could not save {target.name}: {_reason(exc)}.", detail=f"{target}: {exc!r}"
