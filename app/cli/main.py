@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import signal
 import sys
+import threading
 import traceback
 from collections.abc import Sequence
 
@@ -104,7 +106,31 @@ def _exit_code(code: object) -> int:
     return EXIT_ERROR
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (a logout, ``kill``, a service manager): stopped like Ctrl-C, so the work
+    is cancelled and a half-written file is removed by the code writing it."""
+
+
+EXIT_TERMINATED = 128 + signal.SIGTERM
+
+
+def _on_sigterm(signum, frame) -> None:  # noqa: ARG001 - the signal API's arguments
+    raise Terminated()
+
+
 def _run(args: argparse.Namespace) -> int:
+    """Run the command with SIGTERM stopping it like Ctrl-C (``Terminated``); the
+    previous handler comes back afterwards (tests call ``main`` in their own process)."""
+    if threading.current_thread() is not threading.main_thread():
+        return _run_command(args)
+    previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        return _run_command(args)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _run_command(args: argparse.Namespace) -> int:
     """Run the command; every failure becomes one line (and a traceback with --debug)."""
     debug = bool(getattr(args, "debug", False))
     try:
@@ -121,11 +147,12 @@ def _run(args: argparse.Namespace) -> int:
                 print(f"detail: {detail}", file=sys.stderr)
         error(exc.message)
         return EXIT_ERROR
-    except (Cancelled, KeyboardInterrupt):
+    except (Cancelled, KeyboardInterrupt) as exc:
         if debug:
             traceback.print_exc()
         say(NOTHING_WRITTEN)
-        return EXIT_CANCELLED
+        terminated = isinstance(exc, Terminated) or isinstance(exc.__context__, Terminated)
+        return EXIT_TERMINATED if terminated else EXIT_CANCELLED
     except Exception as exc:
         return _report_unexpected(exc, debug)
 
