@@ -43,6 +43,20 @@ def engine_entry(operation: str, name: str | None, check: bool = True) -> Engine
     return entry
 
 
+def seed(text: str) -> int:
+    """argparse type of ``--seed``: a whole number ≥ 0, or a sentence saying so."""
+    import argparse
+
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"the seed must be a whole number, not {text!r}") \
+            from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"the seed must be 0 or more, not {value}")
+    return value
+
+
 def check_output(target: Path, inputs: Path | Sequence[Path], overwrite: bool,
                  others: Sequence[tuple[str, Path]] = ()) -> None:
     """Refuse a bad OUT before spending minutes on the work (``save_image`` checks again).

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from app.cli.common import check_output, engine_entry, run_request, save_changed
+from app.cli.common import check_output, engine_entry, run_request, save_changed, seed
 from app.cli.console import EXIT_OK, say
 from engines.composite.request import PASTE_HARMONIZER
 
@@ -82,7 +82,7 @@ def add_commands(commands, common: argparse.ArgumentParser) -> None:
     composite.add_argument("--flip", action="store_true", help="mirror the object left-right")
     composite.add_argument("--feather", type=float, default=2.0,
                            help="soft edge of the object in pixels (default 2)")
-    composite.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    composite.add_argument("--seed", type=seed, default=0, help="random seed (default: 0)")
     composite.add_argument("--overwrite", action="store_true", help="replace OUT if it exists")
     composite.set_defaults(handler=cmd_composite)
 

@@ -11,7 +11,7 @@ import argparse
 import csv
 from pathlib import Path
 
-from app.cli.common import check_output, engine_entry, run_request, save_changed
+from app.cli.common import check_output, engine_entry, run_request, save_changed, seed
 from app.cli.console import EXIT_ERROR, EXIT_OK, error, say
 
 
@@ -64,7 +64,7 @@ def add_commands(commands, common: argparse.ArgumentParser) -> None:
     expression.add_argument("--face-second", type=int, metavar="N",
                             help="which face of SECOND (0 = largest)")
     expression.add_argument("--device", metavar="{auto,cpu,cuda,mps}")
-    expression.add_argument("--seed", type=int, default=0)
+    expression.add_argument("--seed", type=seed, default=0)
     expression.add_argument("--overwrite", action="store_true", help="replace outputs")
     expression.set_defaults(handler=cmd_expression)
 
@@ -74,19 +74,29 @@ def read_pairs(csv_path: Path, out_dir: Path) -> list[tuple[Path, Path, Path]]:
     from engines.base import InvalidInput
 
     rows: list[tuple[Path, Path, Path]] = []
-    with open(csv_path, newline="", encoding="utf-8") as handle:
-        for number, row in enumerate(csv.reader(handle), 1):
-            cells = [c.strip() for c in row]
-            if not cells or not cells[0] or cells[0].startswith("#"):
-                continue
-            if number == 1 and cells[0].lower() == "first":
-                continue  # a header row
-            if len(cells) < 2:
-                raise InvalidInput(f"{csv_path.name} line {number}: want first,second[,output].")
-            first, second = (csv_path.parent / cells[0]), (csv_path.parent / cells[1])
-            name = cells[2] if len(cells) > 2 and cells[2] else \
-                f"{first.stem}-as-{second.stem}.png"
-            rows.append((first, second, out_dir / name))
+    try:
+        text = csv_path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InvalidInput(f"Could not find the pairs file {csv_path}.") from None
+    except IsADirectoryError:
+        raise InvalidInput(f"{csv_path} is a folder; --pairs wants a CSV file.") from None
+    except UnicodeDecodeError:
+        raise InvalidInput(f"{csv_path.name} is not a text (CSV) file; --pairs wants rows "
+                           "of first,second[,output].") from None
+    except OSError as exc:
+        raise InvalidInput(f"Could not read {csv_path.name}: {exc.strerror or exc}.") from None
+    for number, row in enumerate(csv.reader(text.splitlines()), 1):
+        cells = [c.strip() for c in row]
+        if not cells or not cells[0] or cells[0].startswith("#"):
+            continue
+        if number == 1 and cells[0].lower() == "first":
+            continue  # a header row
+        if len(cells) < 2:
+            raise InvalidInput(f"{csv_path.name} line {number}: want first,second[,output].")
+        first, second = (csv_path.parent / cells[0]), (csv_path.parent / cells[1])
+        name = cells[2] if len(cells) > 2 and cells[2] else \
+            f"{first.stem}-as-{second.stem}.png"
+        rows.append((first, second, out_dir / name))
     if not rows:
         raise InvalidInput(f"{csv_path.name} lists no pairs.")
     return rows

@@ -21,6 +21,7 @@ from app.cli.common import (
     run_engine,
     run_request,
     save_changed,
+    seed,
 )
 from app.cli.console import EXIT_CANCELLED, EXIT_OK, say
 
@@ -66,7 +67,7 @@ def add_commands(commands, common: argparse.ArgumentParser) -> None:
     train.add_argument("--batch", type=int, default=8, help="batch size (default 8)")
     train.add_argument("--resume", action="store_true",
                        help="continue the run whose state lies beside MODEL")
-    train.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    train.add_argument("--seed", type=seed, default=0, help="random seed (default: 0)")
     train.set_defaults(handler=cmd_train_harmonizer)
 
 

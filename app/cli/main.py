@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import signal
 import sys
 import threading
@@ -153,8 +154,47 @@ def _run_command(args: argparse.Namespace) -> int:
         say(NOTHING_WRITTEN)
         terminated = isinstance(exc, Terminated) or isinstance(exc.__context__, Terminated)
         return EXIT_TERMINATED if terminated else EXIT_CANCELLED
+    except OSError as exc:
+        sentence = os_error_sentence(exc)
+        if sentence is None:
+            return _report_unexpected(exc, debug)
+        if debug:
+            traceback.print_exc()
+        error(sentence)
+        return EXIT_ERROR
     except Exception as exc:
         return _report_unexpected(exc, debug)
+
+
+def os_error_sentence(exc: OSError) -> str | None:
+    """What the file system refused, as a sentence (None: no plain wording for it).
+
+    Commands turn the failures they expect into sentences themselves; this catches the
+    rest (a 300-character file name, a full disk while importing weights) so that no
+    errno text reaches the user.
+    """
+    import errno
+
+    name = exc.filename or exc.filename2
+    shown = ""
+    if name:
+        text = os.fsdecode(name)
+        shown = text if len(text) <= 60 else f"{text[:28]}…{text[-28:]}"
+    reasons = {
+        errno.ENAMETOOLONG: "A file name is too long for this file system"
+                            + (f" ({len(os.fsdecode(name))} characters: {shown})" if name
+                               else "") + "; choose a shorter one.",
+        errno.ENOSPC: "The disk is full" + (f" (writing {shown})" if name else "")
+                      + "; nothing was replaced. Free some space and try again.",
+        errno.EDQUOT: "Your disk quota is used up" + (f" (writing {shown})" if name else "")
+                      + "; nothing was replaced.",
+        errno.EACCES: f"Permission denied{': ' + shown if name else ''}.",
+        errno.EPERM: f"Permission denied{': ' + shown if name else ''}.",
+        errno.EROFS: f"The disk is read-only{' (' + shown + ')' if name else ''}.",
+        errno.ENOENT: f"Could not find {shown}." if name else None,
+        errno.EISDIR: f"{shown} is a folder; a file was expected." if name else None,
+    }
+    return reasons.get(exc.errno)
 
 
 def _report_unexpected(exc: BaseException, debug: bool) -> int:

@@ -16,6 +16,7 @@ from app.cli.common import (
     run_engine,
     run_request,
     save_changed,
+    seed,
 )
 from app.cli.console import EXIT_CANCELLED, EXIT_OK, say
 
@@ -47,7 +48,7 @@ def add_commands(commands, common: argparse.ArgumentParser) -> None:
         "--device", metavar="{auto,cpu,cuda,mps}",
         help="compute device (default: $TRANSFIGURE_DEVICE or auto; cuda:N picks a GPU)",
     )
-    remove.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    remove.add_argument("--seed", type=seed, default=0, help="random seed (default: 0)")
     remove.add_argument(
         "--quality", choices=QUALITIES, default="balanced",
         help="more quality takes longer (default: balanced)",
@@ -104,7 +105,7 @@ def _add_train_command(commands, common: argparse.ArgumentParser) -> None:
     train.add_argument("--resume", action="store_true",
                        help="continue the training state beside MODEL")
     train.add_argument("--device", metavar="{auto,cpu,cuda,mps}", help="compute device")
-    train.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    train.add_argument("--seed", type=seed, default=0, help="random seed (default: 0)")
     train.set_defaults(handler=cmd_train_inpainter)
 
 

@@ -17,6 +17,7 @@ from app.cli.common import (
     run_engine,
     run_request,
     save_changed,
+    seed,
 )
 from app.cli.console import EXIT_CANCELLED, EXIT_OK, say
 
@@ -93,7 +94,7 @@ def add_commands(commands, common: argparse.ArgumentParser) -> None:
                        help="continue the run whose state lies beside MODEL")
     train.add_argument("--device", metavar="{auto,cpu,cuda,mps}",
                        help="compute device (default: $TRANSFIGURE_DEVICE or auto)")
-    train.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    train.add_argument("--seed", type=seed, default=0, help="random seed (default: 0)")
     train.set_defaults(handler=cmd_train_translate)
 
 
