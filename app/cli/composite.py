@@ -62,7 +62,8 @@ def add_commands(commands, common: argparse.ArgumentParser) -> None:
     composite.add_argument("--at", required=True, type=parse_at, metavar="x,y[,scale]",
                            help="where the box's top-left corner lands in TARGET, and its "
                                 "scale (default 1)")
-    composite.add_argument("--output", "-o", required=True, metavar="OUT")
+    composite.add_argument("--output", "-o", required=True, metavar="OUT",
+                           help="where to save the composite (never replaces TARGET or GUIDE)")
     composite.add_argument("--mask", metavar="GUIDE_MASK",
                            help="the object's mask in GUIDE (white = object) instead of "
                                 "segmenting the box")

@@ -108,12 +108,12 @@ def cmd_train_harmonizer(args: argparse.Namespace) -> int:
     out = check_model_output(Path(args.out), args.resume)
     say(f"Training on {len(photos)} photos and {len(masks)} masks; the model goes to {out}.")
     try:
-        _, shown = run_engine("training", lambda report, cancel: train(
+        run_engine("training", lambda report, cancel: train(
             photos, masks, out, steps=args.steps, size=args.size, batch=args.batch,
             resume=args.resume, report=report, cancel=cancel, seed=args.seed))
     except Cancelled:
         say(f"Stopped; the model so far is in {out} (continue with --resume).")
         return EXIT_CANCELLED
-    if shown:
-        say(f"Done; the model is in {out}. Use it with TRANSFIGURE_HARMONIZER={out}.")
+    # Said even without a terminal: a log of a long run must end with where it went.
+    say(f"Done; the model is in {out}. Use it with TRANSFIGURE_HARMONIZER={out}.")
     return EXIT_OK

@@ -180,13 +180,13 @@ def cmd_train_inpainter(args: argparse.Namespace) -> int:
         + (f" and {len(silhouettes)} silhouettes" if silhouettes else "")
         + f"; the model goes to {out}.")
     try:
-        _, shown = run_engine("training", lambda report, cancel: train(
+        run_engine("training", lambda report, cancel: train(
             photos, out, settings, silhouettes, validation, resume=args.resume,
             report=report, cancel=cancel, preview_dir=preview_dir, data_card=card))
     except Cancelled:
         say(f"Stopped; the model so far is in {out} (continue with --resume).")
         return EXIT_CANCELLED
-    if shown:
-        say(f"Done; the model is in {out}. Use it with 'transfigure remove --engine guided "
-            f"--model {out}'.")
+    # Said even without a terminal: a log of a long run must end with where it went.
+    say(f"Done; the model is in {out}. Use it with 'transfigure remove --engine guided "
+        f"--model {out}'.")
     return EXIT_OK

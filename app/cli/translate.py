@@ -154,12 +154,12 @@ def cmd_train_translate(args: argparse.Namespace) -> int:
     say(f"Training {args.name_a} → {args.name_b} on {len(sources)} + {len(targets)} photos; "
         f"the model goes to {out}.")
     try:
-        _, shown = run_engine("training", lambda report, cancel: train(
+        run_engine("training", lambda report, cancel: train(
             sources, targets, out, settings, resume=args.resume, report=report, cancel=cancel,
             preview_dir=preview_dir))
     except Cancelled:
         say(f"Stopped; the model so far is in {out} (continue with --resume).")
         return EXIT_CANCELLED
-    if shown:
-        say(f"Done; the model is in {out}. Use it with 'transfigure translate --model {out}'.")
+    # Said even without a terminal: a log of a long run must end with where it went.
+    say(f"Done; the model is in {out}. Use it with 'transfigure translate --model {out}'.")
     return EXIT_OK

@@ -69,7 +69,8 @@ def place_object(request: CompositeRequest) -> Pasted:
     cx0, cy0 = max(0, x0), max(0, y0)
     cx1, cy1 = min(tw, x0 + w), min(th, y0 + h)
     if cx0 >= cx1 or cy0 >= cy1:
-        raise InvalidInput("The object was placed outside the photo; drag it onto the photo.")
+        raise InvalidInput(f"The object was placed outside the photo ({tw}×{th}; it landed "
+                           f"at {x0},{y0}, {w}×{h}); place it so that it overlaps the photo.")
     inner = (slice(cy0 - y0, cy1 - y0), slice(cx0 - x0, cx1 - x0))
     clipped_mask = mask[inner]
     if not clipped_mask.any():

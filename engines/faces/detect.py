@@ -144,7 +144,8 @@ def pick_face(faces: list[Face], index: int | None, which: str,
             notes.append(f"The {which} photo shows {count} faces; the largest was used.")
         return faces[0]
     if not 0 <= index < count:
+        valid = "0 (the only face)" if count == 1 else f"0 to {count - 1} (0 = the largest)"
         shows = "1 face" if count == 1 else f"{count} faces"
-        raise InvalidInput(f"The {which} photo shows {shows}; choose one of them (face "
-                           f"{index + 1} was asked for).")
+        raise InvalidInput(f"The {which} photo shows {shows}, so face {index} does not exist; "
+                           f"choose {valid}.")
     return faces[index]

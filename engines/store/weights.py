@@ -228,9 +228,17 @@ def _interrupted(e: WeightsEntry, done: int, total: int, exc: BaseException | No
 
 
 def _checksum_mismatch(e: WeightsEntry, actual: str, origin: str) -> WeightsError:
+    """Why a file was refused. A download's partial copy is deleted (it is ours); a file
+    the user imports is never touched, only the copy being installed is removed."""
+    if origin == "download":
+        what = (f"The download for {e.name} did not match its expected checksum, so the "
+                "downloaded copy was deleted")
+    else:
+        what = (f"The {origin} does not match the checksum of {e.name}; your file was left "
+                "as it is and the copy being installed was removed")
     return WeightsError(
-        f"The {origin} for {e.name} did not match its expected checksum and was deleted "
-        f"(expected sha256 {e.sha256[:12]}…, got {actual[:12]}…). Nothing was installed.",
+        f"{what} (expected sha256 {e.sha256[:12]}…, got {actual[:12]}…). Nothing was "
+        "installed.",
         f"expected {e.sha256}, got {actual}",
     )
 

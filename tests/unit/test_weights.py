@@ -312,6 +312,9 @@ def test_import_bad_file_installs_nothing(tmp_path: Path) -> None:
     assert SHA[:12] in message
     assert hashlib.sha256(b"not the weights").hexdigest()[:12] in message
     assert cache_files() == []
+    # The user's own file is intact, and the sentence says so (issue 16, defect 10).
+    assert source.read_bytes() == b"not the weights"
+    assert "your file was left as it is" in message and "was deleted" not in message
 
 
 def test_import_missing_source(tmp_path: Path) -> None:
