@@ -70,6 +70,9 @@ def check_output(target: Path, inputs: Path | Sequence[Path], overwrite: bool,
     from engines.imageio import SUPPORTED_SAVE_EXTENSIONS
 
     given = [inputs] if isinstance(inputs, Path) else list(inputs)
+    if target.is_dir():
+        raise InvalidInput(f"{target} is a folder; give a file name inside it, such as "
+                           f"{target / 'result.png'}.")
     if target.suffix.lower() not in SUPPORTED_SAVE_EXTENSIONS:
         shown = target.suffix or "a file without an extension"
         raise InvalidInput(f"Cannot save as {shown}; use .png, .jpg, .webp or .tif.")
@@ -89,6 +92,9 @@ def check_output(target: Path, inputs: Path | Sequence[Path], overwrite: bool,
             raise InvalidInput(f"{target} already exists; pass --overwrite to replace it.")
     elif not target.parent.is_dir():
         raise InvalidInput(f"The folder {target.parent} does not exist.")
+    if not os.access(target.parent, os.W_OK | os.X_OK):  # before minutes of work, not after
+        raise InvalidInput(f"The folder {target.parent} cannot be written to (it is read-only "
+                           "for you); choose another folder.")
 
 
 def same_path(a: Path, b: Path) -> bool:

@@ -109,6 +109,21 @@ def _add_train_command(commands, common: argparse.ArgumentParser) -> None:
     train.set_defaults(handler=cmd_train_inpainter)
 
 
+def selection(alpha, option: str):
+    """The selected pixels of a mask (brighter than 50 % grey, or more than half opaque),
+    refusing one whose painting stays below that with the rule and what it holds."""
+    from engines.base import InvalidInput
+
+    chosen = alpha > 0.5
+    brightest = float(alpha.max()) if alpha.size else 0.0
+    if not chosen.any() and brightest > 0.02:
+        raise InvalidInput(
+            f"The {option} image selects nothing: only pixels brighter than 50 % grey (or "
+            f"more than half opaque) count as selected, and its brightest is "
+            f"{brightest:.0%}. Paint the hole white.")
+    return chosen
+
+
 def cmd_remove(args: argparse.Namespace) -> int:
     from engines import imageio
     from engines.base import InvalidInput
@@ -128,11 +143,11 @@ def cmd_remove(args: argparse.Namespace) -> int:
 
     photo = imageio.load_image(source)
     shape = photo.pixels.shape[:2]
-    mask = imageio.load_mask(args.mask, shape=shape)
+    mask = selection(imageio.load_mask_alpha(args.mask, shape=shape), "--mask")
     avoid = None
     if args.avoid:
         try:
-            avoid = imageio.load_mask(args.avoid, shape=shape)
+            avoid = imageio.load_mask_alpha(args.avoid, shape=shape) > 0.5
         except InvalidInput as exc:
             raise InvalidInput(
                 exc.message.replace("The mask", "The --avoid mask", 1), exc.detail
