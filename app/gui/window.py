@@ -241,6 +241,8 @@ class MainWindow(QMainWindow):
         self.jobs.cancelled.connect(self._cancelled)
         # Bound methods (not lambdas) are disconnected when the window is destroyed.
         self.history.cleanChanged.connect(self._clean_changed)
+        self.history.indexChanged.connect(self._history_moved)  # a method: Qt disconnects it
+
 
     # ------------------------------------------------------------------- files
     def open_dialog(self) -> None:
@@ -258,6 +260,7 @@ class MainWindow(QMainWindow):
             self._error("Cannot open the photo", exc.message, exc.detail)
             return False
         self.document = Document(loaded, loaded.pixels)
+        self._saved_pixels = loaded.pixels  # what the file holds: Save is for changes
         self.canvas.set_image(loaded.pixels)
         self.canvas.set_before(loaded.pixels)
         self.split_action.setChecked(False)
@@ -304,6 +307,9 @@ class MainWindow(QMainWindow):
             self._error("Cannot save the photo", exc.message, exc.detail)
             return False
         self.history.setClean()
+        if allow_original or path == doc.path:
+            self._saved_pixels = doc.pixels
+        self._update_actions()
         self.statusBar().showMessage(f"Saved {path}", 4000)
         return True
 
@@ -489,14 +495,26 @@ class MainWindow(QMainWindow):
     def _update_actions(self) -> None:
         has_doc = self.document is not None
         idle = not self.jobs.busy
-        for action in (self.save_action, self.save_as_action, self.export_mask_action,
-                       *self.mask_actions):
+        for action in (self.save_as_action, self.export_mask_action, *self.mask_actions):
             action.setEnabled(has_doc and idle)
+        self.save_action.setEnabled(has_doc and idle and self._pixels_changed())
         self.split_action.setEnabled(has_doc)
         self.open_action.setEnabled(idle)
         self.cancel_action.setEnabled(not idle)
         for panel in self.panels.values():
             panel.update_state(has_doc, idle)
+
+    def _history_moved(self, _index: int) -> None:
+        self._update_actions()
+
+    def _pixels_changed(self) -> bool:
+        """Whether the photo differs from its file: only then is there anything to Save."""
+        doc = self.document
+        saved = getattr(self, "_saved_pixels", None)
+        if doc is None or doc.pixels is saved:
+            return False
+        return saved is None or doc.pixels.shape != saved.shape or \
+            not np.array_equal(doc.pixels, saved)
 
     def _clean_changed(self, _clean: bool) -> None:
         self._update_title()

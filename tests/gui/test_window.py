@@ -75,6 +75,7 @@ def test_cancel_leaves_the_photo_exactly_as_it_was(window, qtbot, tmp_path):
     window.open_path(path)
     before = window.document.pixels.copy()
     window.canvas.mask.fill_rect((600, 500, 500, 400))
+    window.canvas.refresh_mask()  # shown, as a painted selection is
     window.jobs.progress.connect(lambda *args: window.jobs.cancel())
     with qtbot.waitSignal(window.jobs.cancelled, timeout=20_000):
         window.panels["remove"].run_button.click()
@@ -94,11 +95,39 @@ def test_a_corrupt_file_gives_a_message_and_keeps_the_current_photo(window, qtbo
     assert window.document.path == path
 
 
-def test_remove_with_an_empty_mask_explains_why(window, qtbot, photo):
+def test_remove_waits_for_something_painted_and_says_so(window, qtbot, photo):
+    panel = window.panels["remove"]
     window.open_path(photo[0])
-    window.panels["remove"].run_button.click()
-    assert "empty" in window.last_error
-    assert not window.jobs.busy
+    assert not panel.run_button.isEnabled() and not panel.run_action.isEnabled()
+    assert "Paint over what should go first" in panel.run_button.toolTip()
+    qtbot.keyClick(window, Qt.Key.Key_R, Qt.KeyboardModifier.ControlModifier)
+    assert not window.jobs.busy  # Ctrl+R does nothing on an empty selection
+    window.canvas.set_zoom(1.0)
+    window.canvas.centerOn(340, 230)
+    drag(window.canvas, [(330, 230), (350, 230)])
+    assert panel.run_button.isEnabled() and panel.run_action.isEnabled()
+    window.history.undo()  # the stroke goes: nothing to remove again
+    assert not panel.run_button.isEnabled()
+
+
+def test_the_empty_window_says_how_to_open_a_photo_and_save_waits_for_a_change(
+        window, qtbot, photo):
+    shown = window.canvas.viewport().grab().toImage()
+    assert window.canvas.EMPTY_HINT.startswith("Drop a photo here")
+    # the hint is drawn: the empty canvas is not a single flat colour
+    colours = {shown.pixel(x, y) for x in range(0, shown.width(), 4)
+               for y in range(shown.height() // 2 - 12, shown.height() // 2 + 12, 2)}
+    assert len(colours) > 1
+    window.open_path(photo[0])
+    assert not window.save_action.isEnabled()  # nothing changed: nothing to save
+    assert window.save_as_action.isEnabled()
+    window.canvas.mask.fill_rect((300, 200, 80, 60))
+    window.canvas.refresh_mask()
+    with qtbot.waitSignal(window.jobs.finished, timeout=30_000):
+        window.panels["remove"].run_button.click()
+    assert window.save_action.isEnabled()
+    window.history.undo()
+    assert not window.save_action.isEnabled()  # back to what the file holds
 
 
 def test_brush_size_keys_change_the_brush_and_are_remembered(window, qtbot, photo):
@@ -176,6 +205,7 @@ def test_closing_during_a_job_cancels_it_and_keeps_the_photo(window, qtbot, tmp_
     window.open_path(path)
     before = window.document.pixels.copy()
     window.canvas.mask.fill_rect((500, 400, 700, 500))
+    window.canvas.refresh_mask()  # shown, as a painted selection is
     window.panels["remove"].run_action.trigger()
     assert window.jobs.busy
     assert window.close()  # nothing to save yet: no prompt
@@ -188,6 +218,7 @@ def test_escape_cancels_a_running_job(window, qtbot, tmp_path):
     imageio.save_image(path, noise_texture(1500, 2000, seed=5, tint=(0.4, 0.5, 0.6)))
     window.open_path(path)
     window.canvas.mask.fill_rect((500, 400, 700, 500))
+    window.canvas.refresh_mask()  # shown, as a painted selection is
     window.panels["remove"].run_action.trigger()
     assert not window.canvas.editable, "painting is locked while the job uses the mask"
     with qtbot.waitSignal(window.jobs.cancelled, timeout=20_000):

@@ -23,6 +23,7 @@ from PySide6.QtGui import (
     QKeyEvent,
     QMouseEvent,
     QPainter,
+    QPaintEvent,
     QPen,
     QWheelEvent,
 )
@@ -126,6 +127,21 @@ class CanvasView(QGraphicsView):
         self._split_dragging = False
         self.editable = True  # False while a job runs: the job works on the mask it was given
         self.placement: PlacementItem | None = None
+
+    EMPTY_HINT = "Drop a photo here, or File ▸ Open (Ctrl+O)"
+
+    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt API
+        """The scene; while no photo is open, a line saying how to open one."""
+        super().paintEvent(event)
+        if self.mask is not None:
+            return
+        painter = QPainter(self.viewport())
+        painter.setPen(self.palette().placeholderText().color())
+        font = painter.font()
+        font.setPointSizeF(font.pointSizeF() * 1.3)
+        painter.setFont(font)
+        painter.drawText(self.viewport().rect(), Qt.AlignmentFlag.AlignCenter, self.EMPTY_HINT)
+        painter.end()
 
     # ------------------------------------------------------------------ content
     def set_image(self, pixels: np.ndarray) -> None:

@@ -12,6 +12,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.gui.canvas.mask import SELECTED_MIN
 from app.gui.panels.base import (
     OperationPanel,
     Workspace,
@@ -70,6 +71,8 @@ class RemovePanel(OperationPanel):
         self.run_button.clicked.connect(self.run_action.trigger)
         self.engine.currentIndexChanged.connect(lambda _: self._update_model_state())
         self._update_model_state()
+        self._has_photo, self._idle = False, True
+        workspace.canvas.mask_changed.connect(self._update_run_state)
 
     def refresh_models(self) -> None:
         """List the inpainting models again (after training); keep the choice."""
@@ -89,9 +92,32 @@ class RemovePanel(OperationPanel):
         uses_model = self.engine.currentData() in MODEL_ENGINES
         self.model.setEnabled(uses_model and self.engine.isEnabled() and self.model.count() > 0)
 
+    def _has_selection(self, rect: tuple[int, int, int, int] | None = None) -> bool:
+        """Whether anything is selected; a stroke's ``rect`` is looked at first (a dab
+        must not scan a 12 MP mask), the whole mask only when that part holds nothing."""
+        mask = self.workspace.canvas.mask
+        if mask is None:
+            return False
+        if rect is not None:
+            x, y, w, h = rect
+            if mask.coverage[y:y + h, x:x + w].max(initial=0.0) >= SELECTED_MIN:
+                return True
+        return bool(mask.selection.any())
+
+    def _update_run_state(self, rect: tuple[int, int, int, int] | None = None) -> None:
+        """Remove runs only on something painted; until then say what to do."""
+        ready = self._has_photo and self._idle
+        painted = ready and self._has_selection(rect)
+        self.run_action.setEnabled(painted)
+        self.run_button.setEnabled(painted)
+        tip = (self.action_tip if painted or not ready else
+               "Paint over what should go first (Brush: B, Box: M), then Remove.")
+        self.run_button.setToolTip(tip)
+
     def update_state(self, has_photo: bool, idle: bool) -> None:
         super().update_state(has_photo, idle)
-        self.run_button.setEnabled(has_photo and idle)
+        self._has_photo, self._idle = has_photo, idle
+        self._update_run_state()
         self.engine.setEnabled(idle)
         self.quality.setEnabled(idle)
         self._update_model_state()
