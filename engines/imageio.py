@@ -100,6 +100,7 @@ class LoadedImage:
     format: str
     mode: str
     path: Path
+    notes: tuple[str, ...] = ()  # what of the file the pixels leave out (frames of a GIF)
 
     @property
     def width(self) -> int:
@@ -166,6 +167,10 @@ def load_image(path: str | os.PathLike[str], max_pixels: int | None = None) -> L
     _check_readable(file)
     with _open_pil(file, limit) as im:
         fmt, mode = im.format or file.suffix.lstrip(".").upper(), im.mode
+        frames = int(getattr(im, "n_frames", 1) or 1)
+        notes = (f"{file.name} holds {frames} frames (an animation or a multi-page file); "
+                 "only the first is used, and a result holds that frame alone.",
+                 ) if frames > 1 else ()
         try:
             rgb, alpha, depth, icc, by_cv2 = _decode(im, file)
             orientation, exif = _read_exif(im, file, by_cv2)
@@ -187,6 +192,7 @@ def load_image(path: str | os.PathLike[str], max_pixels: int | None = None) -> L
         format=fmt,
         mode=mode,
         path=file,
+        notes=notes,
     )
 
 

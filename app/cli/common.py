@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from app.cli.console import run_with_progress
+from app.cli.console import run_with_progress, say
 from app.cli.progress_bar import ProgressBar
 
 if TYPE_CHECKING:
@@ -179,6 +179,11 @@ def save_changed(
     if changed is None:
         changed = np.any(result != photo.pixels, axis=2)
 
+    for note in photo.notes:
+        say(f"Note: {note}")
+    if photo.alpha is not None and target.suffix.lower() in (".jpg", ".jpeg"):
+        say(f"Note: {target.name} is a JPEG, which has no transparency: the photo's "
+            "transparent parts are saved opaque. Save as .png, .webp or .tif to keep them.")
     depth = photo.bit_depth
     values = photo.raw
     values[changed] = imageio.to_uint(result[changed], depth)

@@ -57,3 +57,20 @@ def test_a_read_only_folder_is_refused_before_the_fill(photo, tmp_path, capsys, 
     code = main(["remove", str(photo), "--mask", str(mask), "-o", str(locked / "o.png")])
     assert code == 1 and "cannot be written to" in capsys.readouterr().err
     assert not (locked / "o.png").exists()
+
+
+def test_an_animation_and_a_lost_transparency_are_said(tmp_path, capsys):
+    frames = [Image.fromarray(np.full((30, 40, 3), v, np.uint8)) for v in (40, 120, 200)]
+    gif = tmp_path / "anim.gif"
+    frames[0].save(gif, save_all=True, append_images=frames[1:], duration=100)
+    mask = write_mask(tmp_path / "mask.png", 255)
+    assert main(["remove", str(gif), "--mask", str(mask), "-o", str(tmp_path / "a.png")]) == 0
+    assert "holds 3 frames" in capsys.readouterr().err
+
+    rgba = np.zeros((30, 40, 4), np.uint8)
+    rgba[..., :3] = 90
+    rgba[..., 3] = 128
+    photo = tmp_path / "rgba.png"
+    Image.fromarray(rgba).save(photo)
+    assert main(["remove", str(photo), "--mask", str(mask), "-o", str(tmp_path / "a.jpg")]) == 0
+    assert "no transparency" in capsys.readouterr().err
