@@ -10,6 +10,7 @@ at the boundary, where a front end draws it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -59,3 +60,30 @@ class Crop:
         """The smallest crop holding both."""
         return Crop(min(self.x0, other.x0), min(self.y0, other.y0),
                     max(self.x1, other.x1), max(self.y1, other.y1))
+
+
+def merge_overlapping(crops: list[Crop],
+                      grow: Callable[[Crop], Crop] = lambda crop: crop) -> list[Crop]:
+    """Crops that overlap, merged until none does; ``grow`` reshapes each union (a crop
+    planned around a hole may want more context once two holes share it)."""
+    crops = list(crops)
+    merged = True
+    while merged:
+        merged = False
+        for i in range(len(crops)):
+            for j in range(i + 1, len(crops)):
+                if crops[i].overlaps(crops[j]):
+                    crops[i] = grow(crops[i].union(crops.pop(j)))
+                    merged = True
+                    break
+            if merged:
+                break
+    return crops
+
+
+def union_all(crops: list[Crop]) -> Crop:
+    """The smallest crop holding all of ``crops`` (at least one)."""
+    union = crops[0]
+    for crop in crops[1:]:
+        union = union.union(crop)
+    return union

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from engines.crop import Crop
+from engines.crop import Crop, merge_overlapping, union_all
 
 
 def plan_crops(
@@ -44,19 +44,8 @@ def plan_crops(
             pad *= 2
         crops.append(crop)
     if len(crops) > 256:  # a speckle of holes: one crop over all of them
-        crops = [_union_all(crops)]
-    merged = True
-    while merged:
-        merged = False
-        for i in range(len(crops)):
-            for j in range(i + 1, len(crops)):
-                if crops[i].overlaps(crops[j]):
-                    crops[i] = crops[i].union(crops.pop(j))
-                    merged = True
-                    break
-            if merged:
-                break
-    return crops
+        crops = [union_all(crops)]
+    return merge_overlapping(crops)
 
 
 def _hole_boxes(mask: np.ndarray, big: int = 4_000_000) -> list[tuple[int, ...]]:
@@ -75,13 +64,6 @@ def _hole_boxes(mask: np.ndarray, big: int = 4_000_000) -> list[tuple[int, ...]]
         (int(x) * f, int(y) * f, int(cw) * f, int(ch) * f, int(area) * f * f)
         for x, y, cw, ch, area in stats[1:]
     ]
-
-
-def _union_all(crops: list[Crop]) -> Crop:
-    out = crops[0]
-    for c in crops[1:]:
-        out = out.union(c)
-    return out
 
 
 @dataclass(frozen=True)

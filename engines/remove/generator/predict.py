@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import cv2
 import numpy as np
 
-from engines.crop import Crop
+from engines.crop import Crop, merge_overlapping, union_all
 
 if TYPE_CHECKING:
     from torch import nn
@@ -114,19 +114,5 @@ def hole_crops(mask: np.ndarray) -> list[Crop]:
     crops = [context_crop(mask, Crop(int(x), int(y), int(x + cw), int(y + ch)))
              for x, y, cw, ch, _ in stats[1:count]]
     if len(crops) > 64:  # a speckle of holes: one crop over all of them
-        union = crops[0]
-        for crop in crops[1:]:
-            union = union.union(crop)
-        crops = [context_crop(mask, union)]
-    merged = True
-    while merged:
-        merged = False
-        for i in range(len(crops)):
-            for j in range(i + 1, len(crops)):
-                if crops[i].overlaps(crops[j]):
-                    crops[i] = context_crop(mask, crops[i].union(crops.pop(j)))
-                    merged = True
-                    break
-            if merged:
-                break
-    return crops
+        crops = [context_crop(mask, union_all(crops))]
+    return merge_overlapping(crops, lambda union: context_crop(mask, union))
