@@ -2,11 +2,12 @@
 
 It is the window's face of ``transfigure train-inpainter``: the same trainer
 (``engines.remove.generator.train``), the same photos (``engines.photo_files``), the
-same files. It runs on its own job runner, not the window's: training takes hours and
-the editor stays usable meanwhile (closing the dialog only hides it; closing the
-window stops training, and the trainer saves what it has). The trainer's previews
-(input with hole | prediction | result | original) arrive through the runner; the loss
-curves are read from the CSV it writes beside its previews at the same moments.
+same files. Like every training dialog (``training_dialog``) it runs on its own job
+runner, not the window's: training takes hours and the editor stays usable meanwhile
+(closing the dialog only hides it; closing the window stops training, and the trainer
+saves what it has). The trainer's previews (input with hole | prediction | result |
+original) arrive through the runner; the loss curves are read from the CSV it writes
+beside its previews at the same moments.
 
 The model goes into the user's inpainting models folder under the name given, at every
 checkpoint, on Stop and at the end. The Remove panel's Guided and Generator engines use
@@ -16,42 +17,28 @@ stopped run of the name from its saved state.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, Signal
-from PySide6.QtGui import QCloseEvent, QColor
+from PySide6.QtCore import QSettings
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QComboBox,
-    QDialog,
     QFileDialog,
     QFormLayout,
     QHBoxLayout,
     QLabel,
     QLineEdit,
-    QMessageBox,
-    QProgressBar,
-    QPushButton,
     QSpinBox,
-    QVBoxLayout,
     QWidget,
 )
 
-from app.gui.dialogs.training_charts import (
-    LossPlot,
-    PreviewGrid,
-    Series,
-    duration_text,
-    read_losses,
-)
-from app.gui.jobs import JobRunner
-from engines import store
+from app.gui.dialogs.training_charts import Series
+from app.gui.dialogs.training_dialog import PREVIEWS_FOLDER, TrainingDialog, state_file
+from app.gui.jobs import Work
 from engines.base import EngineError
 from engines.remove.generator.model_file import DEFAULT_MODEL, INPAINTING
 
-NAME_PATTERN = re.compile(r"^[\w][\w.-]*$")
-PREVIEWS_FOLDER = "training"  # under the user's inpainting models folder
 FOLDER_SEPARATOR = ";"  # between several photo folders in one field
 SIZES = (64, 96, 128, 192, 256)  # training crops; the discriminator needs ≥ 64
 DEFAULT_SIZE = 128
@@ -95,7 +82,7 @@ def settings_for(total: int, size: int):
     )
 
 
-class TrainInpaintDialog(QDialog):
+class TrainInpaintDialog(TrainingDialog):
     """Photo folders, optional silhouettes and validation folders, name, steps, size;
     Start, Resume, Stop; the preview and the loss curves of the run.
 
@@ -103,28 +90,26 @@ class TrainInpaintDialog(QDialog):
     after some training). ``settings``: where the choices are remembered (none: not).
     """
 
-    model_saved = Signal(object)
+    kind = INPAINTING
+    window_title = "Train Remove Generator"
+    start_tip = "Train a new model of this name"
+    resume_tip = "Continue the stopped run of this name up to the steps set"
+    welcome = "Pick a folder of photos: the generator learns to fill holes cut into them."
+    grid_captions = GRID_CAPTIONS
+    grid_placeholder = ("A training photo with its hole, the generator's prediction, the "
+                        "filled result and the original appear here as training goes.")
+    loss_series = LOSS_SERIES
+    stage_names = STAGE_NAMES
+    initial_size = (760, 700)
 
     def __init__(self, parent: QWidget | None = None,
                  settings: QSettings | None = None) -> None:
         super().__init__(parent)
-        self.setWindowTitle("Train Remove Generator")
-        self.setModal(False)
         self.settings = settings
-        self.runner = JobRunner(self)
-        self.out: Path | None = None
-        self._build()
         self._restore()
-        self.runner.progress.connect(self._progress)
-        self.runner.preview.connect(self._preview)
-        self.runner.finished.connect(self._finished)
-        self.runner.cancelled.connect(self._cancelled)
-        self.runner.failed.connect(self._failed)
-        self.runner.busy_changed.connect(lambda _: self._update_controls())
-        self._update_controls()
 
     # ------------------------------------------------------------------ widgets
-    def _build(self) -> None:
+    def _fields(self, form: QFormLayout) -> None:
         self.photos_dir = QLineEdit()
         self.photos_dir.setPlaceholderText(f"folders of photos to learn from (several: "
                                            f"separate them with {FOLDER_SEPARATOR})")
@@ -136,7 +121,7 @@ class TrainInpaintDialog(QDialog):
         self.validation_dir = QLineEdit()
         self.validation_dir.setPlaceholderText("optional: photos never trained on, scored "
                                                "as training goes")
-        self.name = QLineEdit(DEFAULT_MODEL)
+        self.name.setText(DEFAULT_MODEL)
         self.name.setToolTip(f"The Remove panel's Guided and Generator engines use the model "
                              f"named {DEFAULT_MODEL}; another name is used with "
                              f"'transfigure remove --model NAME'")
@@ -153,61 +138,21 @@ class TrainInpaintDialog(QDialog):
         self.size.setCurrentIndex(SIZES.index(DEFAULT_SIZE))
         self.size.setToolTip("Side of the square crops it learns from; larger sees more "
                              "context but trains slower")
-        self.start_button = QPushButton("Start")
-        self.start_button.setToolTip("Train a new model of this name")
-        self.resume_button = QPushButton("Resume")
-        self.resume_button.setToolTip("Continue the stopped run of this name up to the steps "
-                                      "set")
-        self.stop_button = QPushButton("Stop")
-        self.stop_button.setToolTip("Stop; the model trained so far is kept")
-        self.close_button = QPushButton("Close")
-        self.close_button.setToolTip("Hide this window; training goes on")
-        self.progress = QProgressBar()
-        self.progress.setFormat("%v / %m")
-        self.status = QLabel("Pick a folder of photos: the generator learns to fill holes "
-                             "cut into them.")
-        self.status.setWordWrap(True)
-        self.grid = PreviewGrid(GRID_CAPTIONS, "A training photo with its hole, the "
-                                "generator's prediction, the filled result and the original "
-                                "appear here as training goes.")
-        self.plot = LossPlot(LOSS_SERIES, STAGE_NAMES)
-        form = QFormLayout()
-        for label, edit, slot, text in (
-                ("Photos", self.photos_dir, self._add_photos, "Add…"),
-                ("Silhouettes", self.silhouettes_dir, self._pick_silhouettes, "Browse…"),
-                ("Validation", self.validation_dir, self._pick_validation, "Browse…")):
-            row = QHBoxLayout()
-            row.addWidget(edit, 1)
-            browse = QPushButton(text)
-            browse.clicked.connect(slot)
-            row.addWidget(browse)
-            form.addRow(label, row)
+        self._folder_row(form, "Photos", self.photos_dir, self._add_photos, "Add…")
+        self._folder_row(form, "Silhouettes", self.silhouettes_dir, self._pick_silhouettes)
+        self._folder_row(form, "Validation", self.validation_dir, self._pick_validation)
         form.addRow("Model name", self.name)
         steps_row = QHBoxLayout()
         steps_row.addWidget(self.steps)
         steps_row.addWidget(self.split, 1)
         form.addRow("Steps", steps_row)
         form.addRow("Size", self.size)
-        buttons = QHBoxLayout()
-        for button in (self.start_button, self.resume_button, self.stop_button):
-            buttons.addWidget(button)
-        buttons.addStretch(1)
-        buttons.addWidget(self.close_button)
-        layout = QVBoxLayout(self)
-        layout.addLayout(form)
-        layout.addLayout(buttons)
-        layout.addWidget(self.progress)
-        layout.addWidget(self.status)
-        layout.addWidget(self.grid, 3)
-        layout.addWidget(self.plot, 2)
-        self.start_button.clicked.connect(lambda: self.start(resume=False))
-        self.resume_button.clicked.connect(lambda: self.start(resume=True))
-        self.stop_button.clicked.connect(self.runner.cancel)
-        self.close_button.clicked.connect(self.close)
-        self.name.textChanged.connect(lambda _: self._update_controls())
         self.steps.valueChanged.connect(self._show_split)
         self._show_split(self.steps.value())
-        self.resize(760, 700)
+
+    def _inputs(self) -> Sequence[QWidget]:
+        return (self.photos_dir, self.silhouettes_dir, self.validation_dir, self.steps,
+                self.size)
 
     def _show_split(self, total: int) -> None:
         head, *blocks = split_steps(total)
@@ -226,24 +171,8 @@ class TrainInpaintDialog(QDialog):
     def _pick_validation(self) -> None:
         self._pick(self.validation_dir, "Photos to validate on")
 
-    def _pick(self, edit: QLineEdit, title: str) -> None:
-        folder = QFileDialog.getExistingDirectory(self, title, edit.text() or str(Path.home()))
-        if folder:
-            edit.setText(folder)
-
     def photo_folders(self) -> list[str]:
         return [f.strip() for f in self.photos_dir.text().split(FOLDER_SEPARATOR) if f.strip()]
-
-    def _update_controls(self) -> None:
-        busy = self.runner.busy
-        for widget in (self.photos_dir, self.silhouettes_dir, self.validation_dir, self.name,
-                       self.steps, self.size, self.start_button):
-            widget.setEnabled(not busy)
-        out = self._model_path()
-        self.resume_button.setEnabled(not busy and out is not None
-                                      and _state_file(out).is_file())
-        self.stop_button.setEnabled(busy)
-        self.progress.setVisible(busy or self.progress.value() > 0)
 
     # ---------------------------------------------------------------- settings
     def _restore(self) -> None:
@@ -275,14 +204,7 @@ class TrainInpaintDialog(QDialog):
         s.setValue(f"{SETTINGS_GROUP}/size", self.size.currentData())
 
     # ---------------------------------------------------------------- training
-    def _model_path(self) -> Path | None:
-        name = self.name.text().strip()
-        if not NAME_PATTERN.match(name):
-            return None
-        return store.new_model_file(INPAINTING, name)
-
-    def _problem(self, resume: bool) -> str:
-        """Why training cannot start, in a sentence; "" when it can."""
+    def _fields_problem(self) -> str:
         folders = self.photo_folders()
         if not folders:
             return "Choose a folder of photos to train on."
@@ -294,110 +216,46 @@ class TrainInpaintDialog(QDialog):
             folder = edit.text().strip()
             if folder and not Path(folder).is_dir():
                 return f"The {label} folder {folder} does not exist."
-        if store.user_folder(INPAINTING) is None:
-            return "There is no folder for your own models on this system."
-        out = self._model_path()
-        if out is None:
-            return ("Give the model a name: letters, digits, '-', '_' or '.', starting with a "
-                    "letter or digit.")
-        existing = store.models(INPAINTING).get(out.stem)
-        if existing is not None and existing.resolve() != out.resolve():
-            return (f"A model shipped with Transfigure is called {out.stem}; choose another "
-                    "name, so both stay available.")
-        stopped = _state_file(out).is_file()
-        if resume and not stopped:
-            return f"There is no stopped run named {out.stem} to resume; Start trains one."
-        if not resume and out.exists():
-            return (f"A model named {out.stem} exists: Resume continues its training, or "
-                    "choose another name." if stopped else
-                    f"A model named {out.stem} exists; choose another name.")
         return ""
 
-    def start(self, resume: bool = False) -> bool:
-        """Start training (or resume the stopped run of this name) on the dialog's runner."""
-        if self.runner.busy:
-            return False
-        problem = self._problem(resume)
-        out = self._model_path()
-        if problem or out is None:
-            self.status.setText(problem)
-            return False
-        total = self.steps.value()
+    def _may_train(self, out: Path, resume: bool) -> bool:
+        """Never over a model: Start on a taken name points to Resume or another name."""
+        stopped = state_file(out).is_file()
+        if resume and not stopped:
+            refusal = f"There is no stopped run named {out.stem} to resume; Start trains one."
+        elif not resume and out.exists():
+            refusal = (f"A model named {out.stem} exists: Resume continues its training, or "
+                       "choose another name." if stopped else
+                       f"A model named {out.stem} exists; choose another name.")
+        else:
+            return True
+        self.status.setText(refusal)
+        return False
+
+    def _total(self) -> int:
+        return self.steps.value()
+
+    def _job(self, out: Path, resume: bool) -> Work | None:
         try:
-            settings = settings_for(total, int(self.size.currentData()))
+            settings = settings_for(self._total(), int(self.size.currentData()))
         except EngineError as exc:
             self.status.setText(exc.message)
-            return False
+            return None
         folders = [Path(f) for f in self.photo_folders()]
         silhouettes = self.silhouettes_dir.text().strip()
         validation = self.validation_dir.text().strip()
         previews = out.parent / PREVIEWS_FOLDER
-        self.out = out
-        self.save_settings()
-        started = self.runner.start(lambda report, cancel: _train(
+        return lambda report, cancel: _train(
             folders, Path(silhouettes) if silhouettes else None,
             Path(validation) if validation else None, out, settings, resume, previews,
-            report, cancel))
-        if started:
-            self.plot.set_rows(read_losses(self._losses_path()) if resume else [])
-            self.progress.setRange(0, total)
-            self.progress.setValue(0)
-            self.status.setText(("Resuming" if resume else "Starting") + f" {out.stem}: "
-                                "reading the photos…")
-        return started
+            report, cancel)
 
-    def _losses_path(self) -> Path:
-        assert self.out is not None
-        return self.out.parent / PREVIEWS_FOLDER / f"{self.out.stem}.losses.csv"
+    def _done_text(self, path: Path) -> str:
+        return f"Done: the model {path.stem} is trained. {_how_to_use(path)}"
 
-    def _refresh_plot(self) -> None:
-        if self.out is not None:
-            self.plot.set_rows(read_losses(self._losses_path()))
-
-    def _progress(self, step: int, total: int, message: str, eta: float) -> None:
-        self.progress.setRange(0, max(1, total))
-        self.progress.setValue(step)
-        left = f" — about {duration_text(eta)} left" if eta >= 0 else ""
-        self.status.setText(f"{message}{left}")
-
-    def _preview(self, pixels, _box) -> None:
-        self.grid.set_pixels(pixels)
-        self._refresh_plot()
-
-    def _finished(self, path: Path) -> None:
-        self._refresh_plot()
-        self.status.setText(f"Done: the model {path.stem} is trained. {_how_to_use(path)}")
-        self.model_saved.emit(path)
-
-    def _cancelled(self) -> None:
-        self._refresh_plot()
-        if self.out is not None and self.out.is_file():
-            self.status.setText(f"Stopped. The model {self.out.stem} as trained so far is "
-                                f"saved; Resume continues. {_how_to_use(self.out)}")
-            self.model_saved.emit(self.out)
-        else:
-            self.status.setText("Stopped before anything was trained.")
-        self._update_controls()
-
-    def _failed(self, message: str, detail: str) -> None:
-        self.status.setText(message)
-        if detail:  # what the user can act on is the message; the box holds the rest
-            box = QMessageBox(QMessageBox.Icon.Warning, "Training stopped", message,
-                              parent=self)
-            box.setDetailedText(detail)
-            box.open()
-        if self.out is not None and self.out.is_file():
-            self.model_saved.emit(self.out)
-
-    def shutdown(self) -> None:
-        """The window is closing: stop training; the trainer saves its checkpoint."""
-        self.runner.shutdown(timeout_ms=30_000)
-
-    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt API
-        self.save_settings()
-        if self.runner.busy:
-            self.status.setText("Training goes on in the background.")
-        event.accept()  # a dialog only hides; its runner keeps going
+    def _stopped_text(self, path: Path) -> str:
+        return (f"Stopped. The model {path.stem} as trained so far is saved; Resume "
+                f"continues. {_how_to_use(path)}")
 
 
 def _how_to_use(path: Path) -> str:
@@ -430,8 +288,3 @@ def _train(folders: Sequence[Path], silhouettes: Path | None, validation: Path |
                  cancel=cancel, preview_dir=previews,
                  data_note=f"trained in the app from {named}")
 
-
-def _state_file(out: Path) -> Path:
-    from engines.store.train_state import state_path
-
-    return state_path(out)

@@ -1,11 +1,12 @@
 """The "Train translator…" dialog: two folders of photos in, a translation model out.
 
-It runs ``engines.translate.train`` on its own job runner, not the window's: training
-takes hours, and the editor must stay usable meanwhile (closing the dialog only hides
-it; training goes on). The trainer's progress previews (input | G0 | attention |
-result) arrive through the runner; the loss curves are read from the CSV the trainer
-writes beside its previews at the same moments, so the dialog needs nothing from the
-trainer that the command line does not get too.
+It runs ``engines.translate.train`` on its own job runner, not the window's, as every
+training dialog does (``training_dialog``): training takes hours, and the editor must
+stay usable meanwhile (closing the dialog only hides it; training goes on). The
+trainer's progress previews (input | G0 | attention | result) arrive through the
+runner; the loss curves are read from the CSV the trainer writes beside its previews at
+the same moments, so the dialog needs nothing from the trainer that the command line
+does not get too.
 
 The model is written into the user's models folder under the name given, at every
 checkpoint, on Cancel and at the end, so it shows in the Translate panel's picker as
@@ -15,34 +16,23 @@ soon as the dialog says so; Resume continues the run from its saved state.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from pathlib import Path
 
-from PySide6.QtCore import Signal
-from PySide6.QtGui import QCloseEvent, QColor
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QComboBox,
-    QDialog,
-    QFileDialog,
     QFormLayout,
-    QHBoxLayout,
-    QLabel,
     QLineEdit,
     QMessageBox,
-    QProgressBar,
     QPushButton,
     QSpinBox,
-    QVBoxLayout,
     QWidget,
 )
 
-from app.gui.dialogs.training_charts import (
-    LossPlot,
-    PreviewGrid,
-    Series,
-    duration_text,
-    read_losses,
-)
-from app.gui.jobs import JobRunner
+from app.gui.dialogs.training_charts import Series
+from app.gui.dialogs.training_dialog import PREVIEWS_FOLDER, TrainingDialog
+from app.gui.jobs import Work
 from engines import store
 from engines.translate.model_file import TRANSLATION
 from engines.translate.networks import Widths
@@ -52,8 +42,6 @@ NETWORK_SIZES: dict[str, tuple[Widths, int]] = {
     "Small (trains on a CPU)": (Widths(16, 9, 32, 32), 16),  # the shipped model's
     "Standard (a GPU helps)": (Widths(32, 9, 64, 64), 64),
 }
-NAME_PATTERN = re.compile(r"^[\w][\w.-]*$")
-PREVIEWS_FOLDER = "training"  # under the user's models folder: grids, loss curves
 GRID_CAPTIONS = ("Input", "Initial G0(x)", "Attention A(x)", "Result")
 STAGE_NAMES = ("G0", "attention", "joint")
 # D and adversarial on one scale, the self-regularization (orders of magnitude smaller)
@@ -72,38 +60,44 @@ def split_steps(total: int) -> tuple[int, int, int]:
     return first, second, total - first - second
 
 
-class TrainTranslateDialog(QDialog):
+class TrainTranslateDialog(TrainingDialog):
     """Folders, name, iterations, resolution, network size; Start, Resume, Cancel.
 
     ``model_saved(path)`` when the model file has been written (end or cancel).
     ``sizes`` is the network-size menu (tests pass tiny networks).
     """
 
-    model_saved = Signal(object)
+    kind = TRANSLATION
+    window_title = "Train Translator"
+    stop_label = "Cancel"
+    resume_tip = "Continue the stopped run of this name up to the iterations set"
+    welcome = "Pick two folders of photos: what you have, and what it should become."
+    grid_captions = GRID_CAPTIONS
+    grid_placeholder = ("The input, G0, attention and result of a training photo appear "
+                        "here as training goes.")
+    loss_series = LOSS_SERIES
+    stage_names = STAGE_NAMES
+    initial_size = (720, 640)
+    box_every_failure = True
+    fresh_plot_on_start = False
 
     def __init__(self, parent: QWidget | None = None,
                  sizes: dict[str, tuple[Widths, int]] | None = None) -> None:
         super().__init__(parent)
-        self.setWindowTitle("Train Translator")
-        self.setModal(False)
         self.sizes = sizes or NETWORK_SIZES
-        self.runner = JobRunner(self)
-        self.out: Path | None = None
-        self._build()
-        self.runner.progress.connect(self._progress)
-        self.runner.preview.connect(self._preview)
-        self.runner.finished.connect(self._finished)
-        self.runner.cancelled.connect(self._cancelled)
-        self.runner.failed.connect(self._failed)
-        self.runner.busy_changed.connect(lambda _: self._update_controls())
-        self._update_controls()
+        for label in self.sizes:
+            self.network.addItem(label)
+
+    @property
+    def cancel_button(self) -> QPushButton:
+        """The Stop button, which this dialog calls Cancel."""
+        return self.stop_button
 
     # ------------------------------------------------------------------ widgets
-    def _build(self) -> None:
+    def _fields(self, form: QFormLayout) -> None:
         self.source_dir, self.target_dir = QLineEdit(), QLineEdit()
         self.source_dir.setPlaceholderText("a folder of photos to translate from (e.g. horses)")
         self.target_dir.setPlaceholderText("a folder of photos to translate to (e.g. zebras)")
-        self.name = QLineEdit()
         self.name.setPlaceholderText("e.g. horse2zebra-mine")
         self.name.setToolTip("The model's name in the Translate panel")
         self.iterations = QSpinBox()
@@ -119,56 +113,17 @@ class TrainTranslateDialog(QDialog):
         self.resolution.setSuffix(" px")
         self.resolution.setToolTip("Side of the square crops it learns from; photos are "
                                    "translated at about this size")
-        self.network = QComboBox()
-        for label in self.sizes:
-            self.network.addItem(label)
-        self.start_button = QPushButton("Start")
-        self.resume_button = QPushButton("Resume")
-        self.resume_button.setToolTip("Continue the stopped run of this name up to the "
-                                      "iterations set")
-        self.cancel_button = QPushButton("Cancel")
-        self.cancel_button.setToolTip("Stop; the model trained so far is kept")
-        self.close_button = QPushButton("Close")
-        self.close_button.setToolTip("Hide this window; training goes on")
-        self.progress = QProgressBar()
-        self.progress.setFormat("%v / %m")
-        self.status = QLabel("Pick two folders of photos: what you have, and what it should "
-                             "become.")
-        self.status.setWordWrap(True)
-        self.grid = PreviewGrid(GRID_CAPTIONS, "The input, G0, attention and result of a "
-                                "training photo appear here as training goes.")
-        self.plot = LossPlot(LOSS_SERIES, STAGE_NAMES)
-        form = QFormLayout()
-        for label, edit, slot in (("From (domain A)", self.source_dir, self._pick_source),
-                                  ("To (domain B)", self.target_dir, self._pick_target)):
-            row = QHBoxLayout()
-            row.addWidget(edit, 1)
-            browse = QPushButton("Browse…")
-            browse.clicked.connect(slot)
-            row.addWidget(browse)
-            form.addRow(label, row)
+        self.network = QComboBox()  # filled from ``sizes`` once the dialog has them
+        self._folder_row(form, "From (domain A)", self.source_dir, self._pick_source)
+        self._folder_row(form, "To (domain B)", self.target_dir, self._pick_target)
         form.addRow("Model name", self.name)
         form.addRow("Iterations", self.iterations)
         form.addRow("Resolution", self.resolution)
         form.addRow("Network", self.network)
-        buttons = QHBoxLayout()
-        for button in (self.start_button, self.resume_button, self.cancel_button):
-            buttons.addWidget(button)
-        buttons.addStretch(1)
-        buttons.addWidget(self.close_button)
-        layout = QVBoxLayout(self)
-        layout.addLayout(form)
-        layout.addLayout(buttons)
-        layout.addWidget(self.progress)
-        layout.addWidget(self.status)
-        layout.addWidget(self.grid, 3)
-        layout.addWidget(self.plot, 2)
-        self.start_button.clicked.connect(lambda: self.start(resume=False))
-        self.resume_button.clicked.connect(lambda: self.start(resume=True))
-        self.cancel_button.clicked.connect(self.runner.cancel)
-        self.close_button.clicked.connect(self.close)
-        self.name.textChanged.connect(lambda _: self._update_controls())
-        self.resize(720, 640)
+
+    def _inputs(self) -> Sequence[QWidget]:
+        return (self.source_dir, self.target_dir, self.iterations, self.resolution,
+                self.network)
 
     def _pick_source(self) -> None:
         self._pick(self.source_dir, "Photos to translate from")
@@ -176,11 +131,11 @@ class TrainTranslateDialog(QDialog):
     def _pick_target(self) -> None:
         self._pick(self.target_dir, "Photos to translate to")
 
-    def _pick(self, edit: QLineEdit, title: str) -> None:
-        folder = QFileDialog.getExistingDirectory(self, title, edit.text() or str(Path.home()))
-        if folder:
-            edit.setText(folder)
+    def _pick(self, edit: QLineEdit, title: str) -> bool:
+        picked = super()._pick(edit, title)
+        if picked:
             self._suggest_name()
+        return picked
 
     def _suggest_name(self) -> None:
         """``<a>2<b>`` from the folders' names, numbered if a model has that name."""
@@ -193,134 +148,52 @@ class TrainTranslateDialog(QDialog):
                     if n not in taken)
         self.name.setText(name)
 
-    def _update_controls(self) -> None:
-        busy = self.runner.busy
-        for widget in (self.source_dir, self.target_dir, self.name, self.iterations,
-                       self.resolution, self.network, self.start_button):
-            widget.setEnabled(not busy)
-        out = self._model_path()
-        self.resume_button.setEnabled(not busy and out is not None
-                                      and _state_file(out).is_file())
-        self.cancel_button.setEnabled(busy)
-        self.progress.setVisible(busy or self.progress.value() > 0)
-
     # ---------------------------------------------------------------- training
-    def _model_path(self) -> Path | None:
-        name = self.name.text().strip()
-        if not NAME_PATTERN.match(name):
-            return None
-        return store.new_model_file(TRANSLATION, name)
-
-    def _problem(self) -> str:
-        """Why Start cannot go yet, in a sentence; "" when it can."""
+    def _fields_problem(self) -> str:
         for label, edit in (("the photos to translate from", self.source_dir),
                             ("the photos to translate to", self.target_dir)):
             if not edit.text().strip():
                 return f"Choose the folder of {label}."
             if not Path(edit.text().strip()).is_dir():
                 return f"The folder {edit.text().strip()} does not exist."
-        if store.user_folder(TRANSLATION) is None:
-            return "There is no folder for your own models on this system."
-        out = self._model_path()
-        if out is None:
-            return ("Give the model a name: letters, digits, '-', '_' or '.', starting with a "
-                    "letter or digit.")
-        existing = store.models(TRANSLATION).get(out.stem)
-        if existing is not None and existing.resolve() != out.resolve():
-            return (f"A model shipped with Transfigure is called {out.stem}; choose another "
-                    "name, so both stay available.")
         return ""
 
-    def start(self, resume: bool = False) -> bool:
-        """Start training (or resume the stopped run of this name) on the dialog's runner."""
-        problem = self._problem()
-        out = self._model_path()
-        if problem or out is None:
-            self.status.setText(problem)
-            return False
-        if not resume and out.exists():
-            answer = QMessageBox.question(
-                self, "Replace the model?",
-                f"A model named {out.stem} exists. Train a new one in its place?",
-                QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
-                QMessageBox.StandardButton.Cancel,
-            )
-            if answer != QMessageBox.StandardButton.Yes:
-                return False
+    def _may_train(self, out: Path, resume: bool) -> bool:
+        """Start over a model of this name replaces it, once the user says so."""
+        if resume or not out.exists():
+            return True
+        answer = QMessageBox.question(
+            self, "Replace the model?",
+            f"A model named {out.stem} exists. Train a new one in its place?",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Cancel,
+        )
+        return answer == QMessageBox.StandardButton.Yes
+
+    def _total(self) -> int:
+        return self.iterations.value()
+
+    def _job(self, out: Path, resume: bool) -> Work | None:
         from engines.translate.train import TrainSettings
 
         widths, perceptual = self.sizes[self.network.currentText()]
         source, target = Path(self.source_dir.text().strip()), Path(self.target_dir.text().strip())
-        total = self.iterations.value()
+        total = self._total()
         settings = TrainSettings(
             steps=split_steps(total), size=self.resolution.value() // 4 * 4, widths=widths,
             perceptual_width=perceptual, source=source.name, target=target.name,
             preview_every=max(1, min(10, total // 50)),
         )
         previews = out.parent / PREVIEWS_FOLDER
-        self.out = out
-        started = self.runner.start(
-            lambda report, cancel: _train(source, target, out, settings, resume, previews,
-                                         report, cancel))
-        if started:
-            self.progress.setRange(0, total)
-            self.progress.setValue(0)
-            self.status.setText(("Resuming" if resume else "Starting") + f" {out.stem}: "
-                                "reading the photos…")
-        return started
+        return lambda report, cancel: _train(source, target, out, settings, resume, previews,
+                                             report, cancel)
 
-    def _losses_path(self) -> Path | None:
-        if self.out is None:
-            return None
-        return self.out.parent / PREVIEWS_FOLDER / f"{self.out.stem}.losses.csv"
+    def _done_text(self, path: Path) -> str:
+        return f"Done: the model {path.stem} is ready in the Translate panel."
 
-    def _refresh_plot(self) -> None:
-        path = self._losses_path()
-        if path is not None:
-            self.plot.set_rows(read_losses(path))
-
-    def _progress(self, step: int, total: int, message: str, eta: float) -> None:
-        self.progress.setRange(0, max(1, total))
-        self.progress.setValue(step)
-        left = f" — about {duration_text(eta)} left" if eta >= 0 else ""
-        self.status.setText(f"{message}{left}")
-
-    def _preview(self, pixels, _box) -> None:
-        self.grid.set_pixels(pixels)
-        self._refresh_plot()
-
-    def _finished(self, path: Path) -> None:
-        self._refresh_plot()
-        self.status.setText(f"Done: the model {path.stem} is ready in the Translate panel.")
-        self.model_saved.emit(path)
-
-    def _cancelled(self) -> None:
-        self._refresh_plot()
-        if self.out is not None and self.out.is_file():
-            self.status.setText(f"Stopped. The model {self.out.stem} as trained so far is in "
-                                "the Translate panel; Resume continues.")
-            self.model_saved.emit(self.out)
-        else:
-            self.status.setText("Stopped before anything was trained.")
-        self._update_controls()
-
-    def _failed(self, message: str, detail: str) -> None:
-        self.status.setText(message)
-        box = QMessageBox(QMessageBox.Icon.Warning, "Training stopped", message, parent=self)
-        if detail:
-            box.setDetailedText(detail)
-        box.open()
-        if self.out is not None and self.out.is_file():
-            self.model_saved.emit(self.out)
-
-    def shutdown(self) -> None:
-        """The window is closing: stop training; the trainer saves its checkpoint."""
-        self.runner.shutdown(timeout_ms=30_000)
-
-    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt API
-        if self.runner.busy:
-            self.status.setText("Training goes on in the background.")
-        event.accept()  # a dialog only hides; its runner keeps going
+    def _stopped_text(self, path: Path) -> str:
+        return (f"Stopped. The model {path.stem} as trained so far is in the Translate "
+                "panel; Resume continues.")
 
 
 def _train(source: Path, target: Path, out: Path, settings, resume: bool, previews: Path,
@@ -339,10 +212,4 @@ def _train(source: Path, target: Path, out: Path, settings, resume: bool, previe
     return train(sources, targets, out, settings, resume=resume, report=report, cancel=cancel,
                  preview_dir=previews, data_note=f"trained in the app from {source} and "
                                                  f"{target}")
-
-
-def _state_file(out: Path) -> Path:
-    from engines.store.train_state import state_path
-
-    return state_path(out)
 
