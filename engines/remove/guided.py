@@ -22,7 +22,7 @@ from engines.remove.request import RemoveRequest
 
 # The content term's weight at full resolution, ½, ¼, ... (the last holds for coarser
 # levels): chosen on the tune part of the held-out photos (tests/benchmarks/tune_remove.py).
-GUIDE_WEIGHTS = (0.2, 1.0, 4.0)
+GUIDE_WEIGHTS = (20.0, 200.0, 1000.0)
 
 
 class GuidedEngine(PatchMatchEngine):

@@ -30,14 +30,15 @@ from tests.benchmarks.object_holes import DEFAULT_SET, object_cases  # noqa: E40
 from tests.benchmarks.remove import Case, hole_quality, mean, table  # noqa: E402
 
 SCALES = (1.0, 1.5, 2.0, 3.0)
-WEIGHTS = (  # full resolution, ½, ¼, ... (the last holds for coarser levels)
+WEIGHTS = (  # full resolution, ½, ¼, ... (the last holds for coarser levels); they weigh
+    # a squared mean-colour difference against a sum over the patch's 7×7×3 values
     (0.0,),
-    (0.0, 1.0, 4.0),
-    (0.2, 1.0, 4.0),
-    (0.5, 2.0, 8.0),
-    (0.1, 0.5, 2.0, 4.0),
-    (1.0, 4.0, 10.0),
-    (2.0, 10.0, 30.0),
+    (0.0, 50.0, 200.0),
+    (10.0, 50.0, 200.0),
+    (0.0, 200.0, 1000.0),
+    (20.0, 200.0, 1000.0),
+    (50.0, 500.0, 2000.0),
+    (0.0, 1000.0, 5000.0),
 )
 
 
