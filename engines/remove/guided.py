@@ -12,11 +12,12 @@ from the prediction instead of peeling the hole from its rim.
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 
 from engines.crop import Crop
 from engines.remove.generator.engine import load_generator
-from engines.remove.generator.predict import predict, work_side
+from engines.remove.generator.predict import predict_small, work_side
 from engines.remove.patchmatch import PatchMatchEngine
 from engines.remove.request import RemoveRequest
 
@@ -45,9 +46,10 @@ class GuidedEngine(PatchMatchEngine):
         guides: list[np.ndarray | None] = []
         for crop in crops:
             hole = mask[crop.slices]
-            guide = predict(network, image[crop.slices], hole, long_side, device)
-            shown = image[crop.slices].copy()
-            shown[hole] = guide[hole]
+            guide, small = predict_small(network, image[crop.slices], hole, long_side, device)
+            shown = np.where(cv2.resize(hole.astype(np.uint8), small.shape[1::-1],
+                                        interpolation=cv2.INTER_NEAREST)[..., None] > 0,
+                             guide, small)
             counter.advance("Predicting the hole's content", shown, crop, steps=0)
-            guides.append(guide)
+            guides.append(guide)  # at the working size: each level scales it
         return guides

@@ -92,8 +92,9 @@ class PatchMatchEngine(Engine[RemoveRequest, RemoveResult]):
     def content_prior(self, request: RemoveRequest, device: str, image: np.ndarray,
                       mask: np.ndarray, crops: list[Crop], counter: _StepCounter
                       ) -> list[np.ndarray | None]:
-        """A prediction of each crop's content (float32, the crop's size), or None;
-        ``counter.advance(message, preview, crop, steps=0)`` shows one as it comes."""
+        """A prediction of each crop's content (float32, at the crop's size or any
+        smaller one: each level scales it), or None; ``counter.advance(message, preview,
+        crop, steps=0)`` shows one as it comes."""
         return [None] * len(crops)
 
 
@@ -159,14 +160,17 @@ def _fill_crop(
     for depth, (level, em_rounds) in enumerate(zip(levels[::-1], counts, strict=True)):
         cancel.raise_if_set()
         h, w = level.hole.shape
-        level_guide, weight = _level_guide(guide, guide_weights, level)
+        refining = _refined(level, depth, schedule)
+        # A refined level only sharpens what the coarser ones decided: no content term
+        # (on 12 MP its extra features would cost more than the prediction saves).
+        level_guide, weight = ((None, 0.0) if refining
+                               else _level_guide(guide, guide_weights, level))
         start, origin = _initial_guess(level, estimate, patch, seed, level_guide)
         if estimate is None:  # show the first guess at once; the first EM round is slower
             counter.advance("Filling: first guess", start, crop, steps=0)
         image = ops.asarray(start)
         hole = ops.asarray(level.hole)
         avoid = None if level.avoid is None else ops.asarray(level.avoid)
-        refining = _refined(level, depth, schedule)
         window = _source_window(field, level, patch) if refining else None
         # Refined levels only sharpen: a shorter projection is enough and halves the
         # filtering, which dominates at full resolution.
@@ -219,7 +223,9 @@ def _level_guide(guide: np.ndarray | None, weights: tuple[float, ...], level: Le
     octave = max(0, round(-math.log2(level.scale)))
     weight = weights[min(octave, len(weights) - 1)]
     h, w = level.hole.shape
-    scaled = cv2.resize(guide, (w, h), interpolation=cv2.INTER_AREA)
+    shrink = w < guide.shape[1]
+    scaled = cv2.resize(guide, (w, h),
+                        interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
     scaled[~level.hole] = level.image[~level.hole]
     return np.ascontiguousarray(scaled, dtype=np.float32), weight
 

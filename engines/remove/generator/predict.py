@@ -58,11 +58,20 @@ def work_size(shape: tuple[int, int], long_side: int, multiple: int = 8) -> tupl
 
 def predict(network: nn.Module, image: np.ndarray, hole: np.ndarray, long_side: int,
             device: str) -> np.ndarray:
-    """The network's prediction of a crop (float32 HxWx3 in [0, 1]) at the crop's size.
+    """The network's prediction of a crop (float32 HxWx3 in [0, 1]) at the crop's size."""
+    h, w = hole.shape
+    small, _ = predict_small(network, image, hole, long_side, device)
+    return cv2.resize(small, (w, h), interpolation=cv2.INTER_CUBIC).clip(0, 1)
 
-    ``image`` float32 HxWx3 in [0, 1]; ``hole`` bool HxW. The crop is scaled to
-    ``long_side`` (never up by more than the network needs); a scaled hole is grown
-    by a pixel so no trace of the distractor's rim reaches the network.
+
+def predict_small(network: nn.Module, image: np.ndarray, hole: np.ndarray, long_side: int,
+                  device: str) -> tuple[np.ndarray, np.ndarray]:
+    """(prediction, the crop's pixels), both at the working size (long side ``long_side``).
+
+    ``image`` float32 HxWx3 in [0, 1]; ``hole`` bool HxW. A scaled hole is grown by a
+    pixel so no trace of the distractor's rim reaches the network. Callers that need
+    the prediction at other sizes (the guided engine's pyramid levels) scale this one:
+    bringing it to a 12 MP crop's full size first would cost more than the network.
     """
     import torch
 
@@ -76,7 +85,7 @@ def predict(network: nn.Module, image: np.ndarray, hole: np.ndarray, long_side: 
     with torch.inference_mode():
         out = network(x.float(), m)
     predicted = match_rim(out[0].permute(1, 2, 0).float().cpu().numpy(), small, small_hole)
-    return cv2.resize(predicted, (w, h), interpolation=cv2.INTER_CUBIC).clip(0, 1)
+    return predicted.clip(0, 1), small
 
 
 def match_rim(predicted: np.ndarray, image: np.ndarray, hole: np.ndarray,

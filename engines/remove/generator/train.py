@@ -508,7 +508,8 @@ def write_model(nets: Nets, settings: InpainterSettings, out: Path, step: int,
     for index, name in enumerate(names):
         start, end = settings.stage_bounds(index)
         iterations[name] = max(0, min(step, end) - start)
-    validation = [[row[0], row[-1]] for row in history if row[-1] == row[-1]]
+    validation = [[row[0], row[-1]] for row in history  # each validation once
+                  if row[-1] == row[-1] and row[0] % settings.validate_every == 0]
     return save_model(nets.generator, out, settings.widths, {
         "resolution": settings.size,
         "iterations": iterations,
