@@ -94,6 +94,9 @@ def _add_train_command(commands, common: argparse.ArgumentParser) -> None:
                             "500 500)")
     train.add_argument("--size", type=int, default=128,
                        help="training crop size, a multiple of 8 (default 128)")
+    train.add_argument("--reconstruction-steps", type=int, default=2000, metavar="N",
+                       help="the head's first N steps learn the L1 term alone, without the "
+                            "discriminator (default 2000; 0 = every term from the start)")
     train.add_argument("--batch", type=int, default=8, help="batch size (default 8)")
     train.add_argument("--width", type=int, default=16,
                        help="the generator's first-layer channels (default 16)")
@@ -189,7 +192,8 @@ def cmd_train_inpainter(args: argparse.Namespace) -> int:
                                "text file.", str(exc)) from exc
     widths = InpainterWidths(generator=args.width, procedural=len(args.steps) - 1)
     settings = InpainterSettings(steps=tuple(args.steps), size=args.size, batch=args.batch,
-                                 widths=widths, device=args.device, seed=args.seed)
+                                 widths=widths, device=args.device, seed=args.seed,
+                                 reconstruction_steps=max(0, args.reconstruction_steps))
     preview_dir = Path(args.preview_dir) if args.preview_dir else out.parent
     say(f"Training the inpainter on {len(photos)} photos"
         + (f" and {len(silhouettes)} silhouettes" if silhouettes else "")

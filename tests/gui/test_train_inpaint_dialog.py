@@ -34,6 +34,18 @@ def models(tmp_path, monkeypatch) -> Path:
     folder = tmp_path / "inpaint-models"
     monkeypatch.setenv("TRANSFIGURE_INPAINT_MODELS", str(folder))
     monkeypatch.setenv("TRANSFIGURE_CACHE_DIR", str(tmp_path / "cache"))
+    # The shipped resources, less the shipped inpainter: a first run before any exists.
+    from engines.resources import resources_dir
+
+    shipped, copy = resources_dir(), tmp_path / "resources"
+    (copy / "models").mkdir(parents=True)
+    for entry in shipped.iterdir():
+        if entry.name != "models":
+            (copy / entry.name).symlink_to(entry)
+    for entry in (shipped / "models").iterdir():
+        if not entry.name.startswith("inpainter."):
+            (copy / "models" / entry.name).symlink_to(entry)
+    monkeypatch.setenv("TRANSFIGURE_RESOURCES", str(copy))
     return folder
 
 
@@ -118,8 +130,8 @@ def test_step_split_matches_the_command_line_default():
         assert steps[0] >= 0.75 * total - 1
 
 
-def test_start_trains_a_model_the_remove_panel_then_uses(window, dialog, qtbot, tmp_path,
-                                                         models):
+def test_start_trains_a_model_the_remove_panel_then_uses(models, window, dialog, qtbot,
+                                                         tmp_path):
     photos = write_photos(tmp_path / "photos", 3, seed=1)
     held_out = write_photos(tmp_path / "held-out", 2, seed=7)
     assert not engine_enabled(window, "generator"), "no inpainting model yet"

@@ -87,7 +87,7 @@ class InpainterSettings:
     perceptual_weight: float = 1.0
     adversarial_weight: float = 0.1
     hole_share: tuple[float, float] = (0.05, 0.5)
-    reconstruction_steps: int = 0
+    reconstruction_steps: int = 2000
     reconstruction_lr: float = 5e-4
     checkpoint_every: int = 250
     preview_every: int = 25
