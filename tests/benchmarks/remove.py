@@ -6,12 +6,14 @@ Run it from the repository root (it is a script, not a test; pytest does not col
 
 On the same images and masks, in the same process, it runs
 
-- ours: ``PatchMatchEngine(backend="numpy")`` at quality "balanced" and, as a separate
-  row group, "fast";
+- ours: the Remove engines ``guided``, ``generator`` and ``patchmatch`` (numpy backend,
+  quality "balanced"; ``patchmatch`` at "fast" as a separate row group);
 - baselines: ``cv2.inpaint`` Telea and Navier–Stokes (radius 5) on 8-bit BGR, wrapped so
-  that they take and return the same float RGB arrays as ours (the conversions are timed).
+  that they take and return the same float RGB arrays as ours (the conversions are timed),
+  and G'MIC's patch-based inpainting when ``gmic`` is installed (not on the timed groups).
 
-Cases: photos from ``skimage.data`` resized to about 1 MP (5 % hole), upscaled to
+Cases: object-shaped holes on held-out photos (``object_holes.py``); photos from
+``skimage.data`` resized to about 1 MP (5 % and 10 % holes), upscaled to
 4000×3000 (2 % hole) and resized to 512×512 (25 % hole), with masks this script draws
 from fixed seeds; then, when ``../shared/data/inpaint`` (beside the checkout) exists,
 real inpainting cases with ground truth (MADF free-form holes) and object-removal cases without it

@@ -176,7 +176,8 @@ def test_asking_for_a_face_a_photo_does_not_have_is_explained(first, second):
     pair = np.zeros((768, 768 + 512, 3), np.float32)
     pair[:, :768] = first
     pair[128:640, 768:] = small
-    with pytest.raises(InvalidInput, match="The second photo shows 2 faces; choose one"):
+    with pytest.raises(InvalidInput, match="The second photo shows 2 faces, so face 2 does not "
+                       "exist; choose 0 to 1"):
         WarpExpressionEngine().run(ExpressionRequest(first, pair, face_second=2))
 
 
