@@ -21,7 +21,13 @@ Files are read only by the safe loader (``load_tensors``: safetensors, or PyTorc
 
 from engines.store.folders import ENV_CACHE_DIR, shipped_models_dir, user_root
 from engines.store.memory import forget, holds, keep_last
-from engines.store.tensors import load_tensors, read_header, save_tensors, stringify
+from engines.store.tensors import (
+    load_tensors,
+    read_header,
+    save_tensors,
+    stringify,
+    unstringify,
+)
 from engines.store.trained import (
     STATE_SUFFIX,
     SUFFIX,
@@ -48,5 +54,5 @@ __all__ = [
     "checked_metadata", "damaged", "find", "fit", "forget", "holds", "install",
     "is_user_model", "keep_last", "load", "load_file", "load_tensors", "models",
     "new_model_file", "read_header", "read_metadata", "save", "save_tensors", "shipped_models_dir",
-    "stringify", "user_folder", "user_root",
+    "stringify", "unstringify", "user_folder", "user_root",
 ]

@@ -57,6 +57,14 @@ def stringify(metadata: Mapping[str, Any]) -> dict[str, str]:
     return {k: v if isinstance(v, str) else json.dumps(v) for k, v in metadata.items()}
 
 
+def unstringify(value: str) -> Any:
+    """A metadata value as ``stringify`` wrote it: JSON where it parses, else the text."""
+    try:
+        return json.loads(value)
+    except ValueError:
+        return value
+
+
 def save_tensors(
     path: str | os.PathLike[str], tensors: Mapping[str, torch.Tensor],
     metadata: Mapping[str, str] | None = None,

@@ -8,7 +8,7 @@ every checkpoint, never shipped, and skipped when models are listed.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -67,3 +67,27 @@ def restore_optimizer(optimizer: Any, flat: Mapping[str, Any]) -> None:
         index, name = key.split(".", 1)
         state["state"].setdefault(int(index), {})[name] = value
     optimizer.load_state_dict(state)
+
+
+def write_previews(folder: Path, stem: str, grid: Any, history: Sequence[Sequence[Any]],
+                   columns: Sequence[str], charts: Mapping[str, Any] | None = None) -> None:
+    """What a trainer shows beside its model: ``<stem>.preview.png`` (the grid, HxWx3
+    float in [0, 1]), ``<stem>.<name>.png`` for each of ``charts`` (RGB uint8) and
+    ``<stem>.losses.csv`` (``columns``, then a row per history entry).
+
+    Each is replaced whole (a viewer refreshing it never reads half a file); they are
+    redrawn at every preview, so they are not forced to disk.
+    """
+    import cv2
+    import numpy as np
+
+    from engines.files import write_bytes
+
+    folder.mkdir(parents=True, exist_ok=True)
+    image = (np.clip(grid, 0, 1) * 255 + 0.5).astype(np.uint8)
+    for name, rgb in {"preview": image, **(charts or {})}.items():
+        png = cv2.imencode(".png", np.ascontiguousarray(rgb[..., ::-1]))[1].tobytes()
+        write_bytes(folder / f"{stem}.{name}.png", png, sync=False)
+    lines = [",".join(columns)] + [",".join(str(v) for v in row) for row in history]
+    write_bytes(folder / f"{stem}.losses.csv", ("\n".join(lines) + "\n").encode("utf-8"),
+                sync=False)

@@ -130,7 +130,7 @@ def parse_info(path: Path, meta: Mapping[str, str]) -> ModelInfo:
             raise ValueError(f"resolution {resolution}")
         known = {"source", "target", "resolution", "widths", "vgg_warm_start", "iterations",
                  "format", "format_version", "architecture", "architecture_version"}
-        extra = {k: _json_or_text(v) for k, v in meta.items() if k not in known}
+        extra = {k: store.unstringify(v) for k, v in meta.items() if k not in known}
         return ModelInfo(
             source=meta.get("source", "source"), target=meta.get("target", "target"),
             resolution=resolution, widths=widths,
@@ -146,10 +146,3 @@ def parse_info(path: Path, meta: Mapping[str, str]) -> ModelInfo:
 
 def _part(tensors: Mapping[str, Any], prefix: str) -> dict[str, Any]:
     return {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
-
-
-def _json_or_text(value: str) -> Any:
-    try:
-        return json.loads(value)
-    except ValueError:
-        return value

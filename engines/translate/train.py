@@ -44,7 +44,6 @@ import cv2
 import numpy as np
 
 from engines.base import CancelToken, EngineError, Progress, Report, ignore_progress
-from engines.files import write_bytes
 from engines.store import train_state
 from engines.translate.model_file import save_model
 from engines.translate.networks import (
@@ -664,17 +663,6 @@ def loss_plot(history: Sequence[Sequence[float]], width: int = 480,
 
 
 def write_previews(folder: Path, stem: str, grid: np.ndarray, history: list) -> None:
-    """``<stem>.preview.png`` (the grid), ``<stem>.losses.png`` and ``<stem>.losses.csv``.
-
-    Each is replaced whole (a viewer refreshing it never reads half a file); they are
-    redrawn at every checkpoint, so they are not forced to disk.
-    """
-    folder.mkdir(parents=True, exist_ok=True)
-    image = (np.clip(grid, 0, 1) * 255 + 0.5).astype(np.uint8)
-    for name, rgb in (("preview", image), ("losses", loss_plot(history))):
-        png = cv2.imencode(".png", np.ascontiguousarray(rgb[..., ::-1]))[1].tobytes()
-        write_bytes(folder / f"{stem}.{name}.png", png, sync=False)
-    lines = [",".join(LOSS_COLUMNS)] + [",".join(str(v) for v in row) for row in history]
-    write_bytes(folder / f"{stem}.losses.csv", ("\n".join(lines) + "\n").encode("utf-8"),
-                sync=False)
-
+    """The grid, the loss chart and the losses CSV beside the model."""
+    train_state.write_previews(folder, stem, grid, history, LOSS_COLUMNS,
+                               {"losses": loss_plot(history)})

@@ -84,16 +84,9 @@ def parse_info(path: Path, meta: Mapping[str, str]) -> InpainterInfo:
         if resolution < 16:
             raise ValueError(f"resolution {resolution}")
         known = {"resolution", "widths", "format", "format_version", "architecture"}
-        extra = {k: _json_or_text(v) for k, v in meta.items() if k not in known}
+        extra = {k: store.unstringify(v) for k, v in meta.items() if k not in known}
         return InpainterInfo(resolution=resolution, widths=widths, extra=extra)
     except (KeyError, ValueError, TypeError) as exc:
         raise EngineError(f"{path.name} does not describe its network properly; it is damaged "
                           f"or was written by another program. {FIX}",
                           f"{path}: {type(exc).__name__}: {exc}") from exc
-
-
-def _json_or_text(value: str) -> Any:
-    try:
-        return json.loads(value)
-    except ValueError:
-        return value

@@ -43,7 +43,6 @@ import cv2
 import numpy as np
 
 from engines.base import CancelToken, EngineError, Progress, Report, ignore_progress
-from engines.files import write_bytes
 from engines.remove.generator.holes import load_silhouettes, random_hole
 from engines.remove.generator.model_file import save_model
 from engines.remove.generator.networks import (
@@ -312,13 +311,13 @@ def train(
             for opt in (g_opt, d_opt):
                 for group in opt.param_groups:
                     group["lr"] = settings.learning_rate(stage, step)
-            x, hole = make_batch(train_photos, shapes, settings, rng, settings.batch)
+            x, hole = (t.to(device) for t in make_batch(train_photos, shapes, settings, rng,
+                                                        settings.batch))
             if settings.reconstruction_only(step):
-                values = _reconstruction_step(nets, g_opt, scalers[0], x.to(device),
-                                              hole.to(device), settings, amp)
+                values = _reconstruction_step(nets, g_opt, scalers[0], x, hole, settings, amp)
             else:
-                values = _train_step(nets, g_opt, d_opt, scalers, x.to(device),
-                                     hole.to(device), settings, stage, amp)
+                values = _train_step(nets, g_opt, d_opt, scalers, x, hole, settings, stage,
+                                     amp)
             step += 1
             for key, value in values.items():
                 sums[key] = sums.get(key, 0.0) + value
@@ -333,7 +332,7 @@ def train(
                 history.append([step, stage, *(round(means[k], 5) for k in
                                                ("d_loss", "g_adv", "rec", "perceptual")),
                                 *(round(v, 4) for v in validation_row)])
-                grid = preview_grid(nets.generator, x.to(device), hole.to(device))
+                grid = preview_grid(nets.generator, x, hole)
                 rate = (step - started_step) / max(1e-6, time.perf_counter() - started)
                 stage_name = "head" if stage == 0 else f"block {stage}"
                 report(Progress(
@@ -346,7 +345,8 @@ def train(
                     grid,
                 ))
                 if preview_dir is not None:
-                    write_previews(preview_dir, out.stem, grid, history)
+                    train_state.write_previews(preview_dir, out.stem, grid, history,
+                                               LOSS_COLUMNS)
             if step % settings.checkpoint_every == 0:
                 checkpoint()
     finally:
@@ -573,14 +573,3 @@ def preview_grid(generator: nn.Module, x, hole) -> np.ndarray:
     generator.train()
     return np.concatenate([p[0].clamp(0, 1).permute(1, 2, 0).cpu().numpy() for p in parts],
                           axis=1).astype(np.float32)
-
-
-def write_previews(folder: Path, stem: str, grid: np.ndarray, history: list) -> None:
-    """``<stem>.preview.png`` and ``<stem>.losses.csv``, each replaced whole."""
-    folder.mkdir(parents=True, exist_ok=True)
-    image = (np.clip(grid, 0, 1) * 255 + 0.5).astype(np.uint8)
-    png = cv2.imencode(".png", np.ascontiguousarray(image[..., ::-1]))[1].tobytes()
-    write_bytes(folder / f"{stem}.preview.png", png, sync=False)
-    lines = [",".join(LOSS_COLUMNS)] + [",".join(str(v) for v in row) for row in history]
-    write_bytes(folder / f"{stem}.losses.csv", ("\n".join(lines) + "\n").encode("utf-8"),
-                sync=False)
