@@ -53,6 +53,8 @@ SUPPORTED_LOAD_EXTENSIONS: tuple[str, ...] = (
     ".pbm",
     ".pnm",
     ".tga",
+    ".heic",
+    ".heif",
 )
 SUPPORTED_SAVE_EXTENSIONS: tuple[str, ...] = (".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff")
 
@@ -165,6 +167,10 @@ def load_image(path: str | os.PathLike[str], max_pixels: int | None = None) -> L
     file = Path(path)
     limit = _pixel_limit(max_pixels)
     _check_readable(file)
+    _enable_heif(file)
+    float_tiff = _float_colour_tiff(file)
+    if float_tiff is not None:
+        return _load_float_tiff(file, limit, *float_tiff)
     with _open_pil(file, limit) as im:
         fmt, mode = im.format or file.suffix.lstrip(".").upper(), im.mode
         frames = int(getattr(im, "n_frames", 1) or 1)
@@ -256,6 +262,98 @@ def _unreadable(file: Path, exc: BaseException) -> InvalidInput:
     return InvalidInput(
         f"Could not read {file.name}: the file is damaged or not an image.",
         detail=f"{file}: {type(exc).__name__}: {exc}",
+    )
+
+
+_HEIF_BRANDS = (b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1")
+
+
+def _enable_heif(file: Path) -> None:
+    """Teach Pillow HEIC/HEIF (iPhone photos) through pillow-heif, only when one is opened:
+    the plug-in costs a tenth of a second to import, which most sessions never need."""
+    try:
+        with open(file, "rb") as fh:
+            head = fh.read(12)
+    except OSError:
+        return  # _open_pil says why the file cannot be read
+    if head[4:8] != b"ftyp" or head[8:12] not in _HEIF_BRANDS:
+        return
+    try:
+        import pillow_heif
+    except ImportError as exc:
+        raise InvalidInput(
+            f"{file.name} is a HEIC/HEIF photo; reading it needs the pillow-heif package "
+            "(pip install pillow-heif).", detail=repr(exc)) from exc
+    pillow_heif.register_heif_opener()
+
+
+def _float_colour_tiff(file: Path) -> tuple[int, int, int] | None:
+    """(width, height, orientation) of a TIFF with floating-point colour samples, else None.
+
+    Pillow opens floating-point grey TIFFs (mode "F") but not colour ones, and calls them
+    unidentified; OpenCV decodes them, so they are recognised from IFD0's tags first.
+    """
+    try:
+        with open(file, "rb") as fh:
+            data = fh.read(8)
+            endian, ifd = _tiff_header(data)
+            tags = _tiff_ifd_numbers(fh, endian, ifd, (256, 257, 274, 277, 339))
+    except (OSError, ValueError, struct.error):
+        return None
+    samples, formats = tags.get(277, [1]), tags.get(339, [1])
+    if samples[0] < 3 or 3 not in formats or 256 not in tags or 257 not in tags:
+        return None
+    return tags[256][0], tags[257][0], tags.get(274, [1])[0]
+
+
+def _tiff_ifd_numbers(
+    fh: BinaryIO, endian: str, ifd: int, wanted: tuple[int, ...]
+) -> dict[int, list[int]]:
+    """The SHORT/LONG values of the wanted tags of one TIFF directory."""
+    sizes = {3: ("H", 2), 4: ("I", 4)}
+    fh.seek(ifd)
+    (count,) = struct.unpack(endian + "H", fh.read(2))
+    entries = fh.read(12 * count)
+    found: dict[int, list[int]] = {}
+    for i in range(count):
+        tag, kind, n, value = struct.unpack_from(endian + "HHI4s", entries, 12 * i)
+        if tag not in wanted or kind not in sizes or not 0 < n <= 16:
+            continue
+        code, size = sizes[kind]
+        if n * size > 4:
+            fh.seek(struct.unpack(endian + "I", value)[0])
+            value = fh.read(n * size)
+        found[tag] = list(struct.unpack_from(f"{endian}{n}{code}", value))
+    return found
+
+
+def _load_float_tiff(
+    file: Path, limit: int | None, width: int, height: int, orientation: int
+) -> LoadedImage:
+    """A floating-point colour TIFF (scientific and HDR exports) at 16 bits per channel."""
+    if limit is not None and width * height > limit:
+        raise _too_large(file, width * height, limit)
+    data = np.fromfile(file, dtype=np.uint8)
+    with contextlib.suppress(ValueError, struct.error):
+        _reset_orientation(memoryview(data))
+    try:
+        values = cv2.imdecode(data, cv2.IMREAD_UNCHANGED | cv2.IMREAD_ANYDEPTH)
+    except cv2.error as exc:
+        raise _unreadable(file, exc) from exc
+    if values is None or values.ndim != 3 or values.dtype.kind != "f":
+        raise _unreadable(file, ValueError("OpenCV could not decode the floating-point TIFF"))
+    clipped = bool(np.any(values < 0.0) or np.any(values > 1.0) or np.isnan(values).any())
+    rgb = _orient(values[..., 2::-1], orientation)
+    alpha = _orient(values[..., 3], orientation) if values.shape[2] >= 4 else None
+    note = (f"{file.name} holds 32-bit floating-point samples (0 black, 1 white); a result "
+            "is saved with 16 bits per channel" + (
+                ", and values outside 0–1 (HDR highlights, negatives) were clipped."
+                if clipped else "."))
+    return LoadedImage(
+        pixels=_to_float(rgb, 16),
+        alpha=None if alpha is None else _to_float(alpha, 16),
+        bit_depth=16, icc_profile=None, exif=None, format="TIFF", mode="RGBF",
+        path=file, notes=(note,),
     )
 
 
