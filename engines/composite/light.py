@@ -12,12 +12,22 @@ balance between two shots.
 Each photo's light (exposure and colour together) is the geometric mean of two
 classic estimates over the photo without the object: grey-world (the mean linear
 colour) and grey-edge (the mean gradient per channel, van de Weijer et al. 2007).
-Both are fooled by what a photo shows (a red desert looks like red light), so the
-difference between the two photos is shrunk by how much two halves of one photo, which
-share their light, already differ (positive-part James–Stein, as in ``harmonize.py``),
-separately for brightness and for colour: ``NATURAL_*`` below, recomputed by
-``tests/benchmarks/composite.py`` (section "light-calibration") from the horse2zebra and
-scene photos.
+Both are fooled by what a photo shows (a red desert looks like red light, a wooden
+desk like a warm lamp), so the difference between the two photos is shrunk
+(positive-part James–Stein, as in ``harmonize.py``), separately for brightness and for
+colour, by how much the estimates of two *different* photos differ: ``NATURAL_*``
+below, the rms over random pairs of photos. Cameras set exposure and white balance for
+every shot, so photos as saved mostly differ in what they show, not in their light;
+only a difference well beyond that (a daylight object pasted into a sunset) is light.
+
+The first calibration took two halves of one photo instead (0.280, 0.139): halves
+share their content as well as their light, so it believed content differences. A
+white mouse cut from a photo of an orange desk and pasted onto a wooden shelf was
+turned lavender (the guide's "light" looked far more orange); with pairs of photos
+it keeps its white. The constants come from 388 photos of the Remove training set's
+validation split (``tools/inpaint_training_set.py``: scene, street and city photos
+that share no file with ``../shared/data``), via ``tests/benchmarks/composite.py``
+section "light-calibration" with ``--light-photos``.
 """
 
 from __future__ import annotations
@@ -36,8 +46,8 @@ from engines.composite.harmonize import (
     srgb_from_linear,
 )
 
-NATURAL_LOG_LIGHT = 0.280  # rms log-brightness difference of two halves of one photo
-NATURAL_CHROMA = 0.139  # rms length of their log-chromaticity difference
+NATURAL_LOG_LIGHT = 0.517  # rms log-brightness difference of two different photos
+NATURAL_CHROMA = 0.507  # rms length of their log-chromaticity difference
 MEASURE_PIXELS = 256 * 256  # the estimates need no more than this
 CLIPPED_LINEAR = 0.98  # a channel this bright has stopped recording the light
 DARK_LINEAR = 0.002  # and a pixel this dark has too little of it to measure

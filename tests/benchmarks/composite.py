@@ -877,36 +877,59 @@ def edge_calibration(args: argparse.Namespace, say: Printer, notes: list[str]) -
 
 
 def light_calibration(args: argparse.Namespace, say: Printer, notes: list[str]) -> None:
-    """How far apart the light estimates of two halves of one photo are (shared light)."""
-    from engines.composite import light
+    """How far apart the light estimates of two different photos are (the engine's
+    NATURAL_* constants), beside two halves of one photo (the first calibration)."""
+    import random
 
-    photos = (sorted((SHARED / "horse2zebra" / "horse").glob("train_*.jpg"))[::10]
-              + sorted((SHARED / "horse2zebra" / "zebra").glob("train_*.jpg"))[::10]
-              + sorted(p for p in (SHARED / "scenes").glob("*/*") if p.is_file()))
-    if args.no_shared or not photos:
+    from engines.composite import light
+    from engines.photo_files import photo_files
+
+    if args.light_photos:
+        photos = photo_files([args.light_photos])
+        random.Random(7).shuffle(photos)
+        photos = photos[:400]
+    else:
+        photos = (sorted((SHARED / "horse2zebra" / "horse").glob("train_*.jpg"))[::10]
+                  + sorted((SHARED / "horse2zebra" / "zebra").glob("train_*.jpg"))[::10]
+                  + sorted(p for p in (SHARED / "scenes").glob("*/*") if p.is_file()))
+        if args.no_shared:
+            photos = []
+    if not photos:
         notes.append("light-calibration: no photos; skipped.")
         return
     if args.quick:
         photos = photos[::4]
-    brightness, colour = [], []
+    halves: list[tuple[float, float]] = []
+    lights = []
     for path in photos:
         image = load_image(path).pixels
         if float(np.abs(image[..., 0] - image[..., 1]).max()) < 0.02:
             continue  # greyscale
         w = image.shape[1]
         left, right = light.light(image[:, : w // 2]), light.light(image[:, w // 2:])
-        if left is None or right is None:
-            continue
-        brightness.append(math.log(float(left @ harmonize.LUMA))
-                          - math.log(float(right @ harmonize.LUMA)))
-        step = harmonize.chromaticity(left) - harmonize.chromaticity(right)
-        colour.append(float(step @ step))
-    rows = [["log brightness", f"{light.NATURAL_LOG_LIGHT:g}",
-             f"{math.sqrt(np.mean(np.square(brightness))):.3f}"],
-            ["log chromaticity (length)", f"{light.NATURAL_CHROMA:g}",
-             f"{math.sqrt(np.mean(colour)):.3f}"]]
-    say(f"## Light calibration: halves of {len(brightness)} photos (horse2zebra, scenes)", "",
-        *table(["quantity", "engine constant", "measured rms"], [rows]), "")
+        if left is not None and right is not None:
+            halves.append(light_difference(left, right))
+        if (whole := light.light(image)) is not None:
+            lights.append(whole)
+    rng = random.Random(1)
+    pairs = [light_difference(*rng.sample(lights, 2)) for _ in range(3000)]
+    rows = []
+    for label, diffs in (("two different photos (the constants)", pairs),
+                         ("two halves of one photo", halves)):
+        rms = np.sqrt(np.mean(np.square(np.asarray(diffs)), axis=0))
+        rows.append([label, str(len(diffs)), f"{rms[0]:.3f}", f"{rms[1]:.3f}"])
+    rows.append(["engine constants", "", f"{light.NATURAL_LOG_LIGHT:g}",
+                 f"{light.NATURAL_CHROMA:g}"])
+    source = args.light_photos or "horse2zebra, scenes"
+    say(f"## Light calibration: {len(lights)} photos ({source})", "",
+        *table(["pairs", "n", "rms log brightness", "rms log chromaticity"], [rows]), "")
+
+
+def light_difference(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
+    """(log-brightness difference, length of the log-chromaticity difference)."""
+    step = harmonize.chromaticity(a) - harmonize.chromaticity(b)
+    return (math.log(float(a @ harmonize.LUMA)) - math.log(float(b @ harmonize.LUMA)),
+            math.sqrt(float(step @ step)))
 
 
 # --------------------------------------------------------------------------- main
@@ -923,6 +946,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-shared", action="store_true", help=f"do not read {SHARED}")
     parser.add_argument("--long-side", type=int, default=0,
                         help="shrink triples to this long side first (default 0: full size)")
+    parser.add_argument("--light-photos", type=Path, default=None,
+                        help="folder of photos for light-calibration (default: shared "
+                             "horse2zebra and scenes)")
     parser.add_argument("--sections", default=",".join(SECTIONS),
                         help=f"comma-separated, from {', '.join(SECTIONS)}")
     args = parser.parse_args(argv)

@@ -158,3 +158,20 @@ def test_a_guide_in_the_same_light_is_pasted_as_it_is(target):
     guide, disc = _guide_scene()
     as_is = run(target, guide, disc, Placement(100, 70), match_light=False).image
     assert np.array_equal(run(target, guide, disc, Placement(100, 70)).image, as_is)
+
+
+def test_a_white_object_off_an_orange_desk_stays_white_on_a_wooden_shelf():
+    """Issue 16, defect 12: both photos warm wood, the photo with a dark red bottle on
+    its shelf; what they show fooled the light estimate and a white mouse came out
+    lavender."""
+    desk = noise_texture(120, 160, seed=7, tint=(0.7, 0.44, 0.13))
+    yy, xx = np.mgrid[0:120, 0:160]
+    mouse = np.hypot(xx - 80, yy - 60) <= 20
+    desk[mouse] = noise_texture(120, 160, seed=8, tint=(0.9, 0.9, 0.88))[mouse]
+    shelf = noise_texture(200, 260, seed=2, tint=(0.7, 0.45, 0.2))
+    shelf[20:180, 20:80] = noise_texture(160, 60, seed=3, tint=(0.35, 0.08, 0.06))  # bottle
+    image = run(shelf, desk, mouse, Placement(100, 70)).image
+    inside = np.zeros(shelf.shape[:2], bool)
+    inside[70:130, 100:160] = (np.hypot(xx - 80, yy - 60) <= 16)[30:90, 50:110]  # past the edge
+    red, _, blue = image[inside].mean(axis=0)
+    assert abs(float(blue - red)) < 0.03, (red, blue)
