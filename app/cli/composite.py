@@ -113,7 +113,11 @@ def cmd_composite(args: argparse.Namespace) -> int:
     else:
         segmenter = engine_entry("segment", args.segment)
         request = SegmentRequest(guide, args.box, seed=args.seed)
-        object_mask = run_request(segmenter.name, segmenter.load()(), request)[0].mask
+        segmented = run_request(segmenter.name, segmenter.load()(), request)[0]
+        if segmented.doubt:
+            say(f"Warning: {segmented.doubt} Check the result; to correct it, draw the "
+                "object's mask in any paint program (white = object) and pass it with --mask.")
+        object_mask = segmented.mask
     ax, ay, scale = args.at
     composite = CompositeRequest(
         photo.pixels, guide, object_mask.astype(np.float32), args.box,

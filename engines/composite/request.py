@@ -87,9 +87,14 @@ class SegmentRequest(Request):
 
 @dataclass(frozen=True, eq=False)
 class SegmentResult(Result):
-    """``mask``: bool HxW of the whole guide image, True on the object (only inside box)."""
+    """``mask``: bool HxW of the whole guide image, True on the object (only inside box).
+
+    ``doubt`` is one sentence when the cut-out does not look like an object (it fills
+    its box, or runs along its sides), for the front end to show with its way to fix it.
+    """
 
     mask: np.ndarray
+    doubt: str = ""
 
 
 @dataclass(frozen=True, eq=False)

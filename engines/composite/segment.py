@@ -48,6 +48,15 @@ GUIDE_EPS = 1e-3  # guided filter regulariser (images in [0, 1]); smaller follow
 DIM = 0.3  # brightness of the background in previews
 PREVIEW_PIXELS = 1_000_000  # previews larger than this are subsampled
 
+# A cut-out is doubted when it fills this share of its box, or runs along this many of
+# the box's sides (covers RUNS_ALONG of a side's length): the graph cut took background
+# too. Chosen on 170 horse2zebra photos (boxes 5 % larger than their masks): 13 GrabCut
+# cut-outs doubted, against 2 of the 170 true masks; most bad cuts there take too
+# little instead, which no such measure sees.
+FILLED_BOX = 0.8
+RUNS_ALONG = 0.3
+DOUBTED_SIDES = 3
+
 NOTHING_STANDS_OUT = (
     "Nothing inside the box stands out from its surroundings; draw the box tighter or mark "
     "the object with keep strokes."
@@ -129,6 +138,28 @@ def _finish(
     if inside.sum() < max(16, MIN_OBJECT_FRACTION * inside.size):
         raise InvalidInput(empty_message, f"{int(inside.sum())} object pixels in the box")
     return _full_mask(request.image.shape[:2], box, inside)
+
+
+def cutout_doubt(mask: np.ndarray, box: Crop) -> str:
+    """Why a cut-out looks like background as well as the object ("" when it does not).
+
+    A real object leaves its box's corners free and meets each side at a point or
+    along a short stretch; a cut that spilled into the background fills the box and
+    runs along its sides.
+    """
+    inside = np.asarray(mask[box.slices], bool)
+    if inside.size == 0:
+        return ""
+    fill = float(inside.mean())
+    sides = [inside[0].mean(), inside[-1].mean(), inside[:, 0].mean(), inside[:, -1].mean()]
+    along = sum(float(v) >= RUNS_ALONG for v in sides)
+    if fill >= FILLED_BOX:
+        return (f"The cut-out fills {fill:.0%} of the box, so it probably holds background "
+                "as well as the object.")
+    if along >= DOUBTED_SIDES:
+        return (f"The cut-out runs along {along} sides of the box, so it probably holds "
+                "background as well as the object.")
+    return ""
 
 
 def _to_u8(image: np.ndarray) -> np.ndarray:
@@ -377,7 +408,7 @@ class GrabCutSegmenter(Engine[SegmentRequest, SegmentResult]):
         mask = _finish(request, box, inside, empty)
         report(Progress(total, total, "Segmented",
                         dimmed_preview(image[box.slices], mask[box.slices]), box.box))
-        return SegmentResult(mask)
+        return SegmentResult(mask, doubt=cutout_doubt(mask, box))
 
 
 # ---------------------------------------------------------------------- Mask R-CNN
@@ -492,7 +523,7 @@ class MaskRCNNSegmenter(Engine[SegmentRequest, SegmentResult]):
         report(Progress(3, 3, "Segmented",
                         dimmed_preview(np.asarray(request.image)[box.slices], mask[box.slices]),
                         box.box))
-        return SegmentResult(mask)
+        return SegmentResult(mask, doubt=cutout_doubt(mask, box))
 
 
 def _require_weights() -> None:

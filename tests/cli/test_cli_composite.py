@@ -70,3 +70,28 @@ def test_a_malformed_box_is_a_usage_error(files, tmp_path, capsys):
                  "--at", "0,0", "-o", str(tmp_path / "o.png")])
     assert code == 2
     assert "x,y,w,h" in capsys.readouterr().err
+
+
+def test_a_cut_out_that_fills_its_box_is_doubted_with_the_way_to_fix_it(files, tmp_path,
+                                                                           capsys):
+    """Issue 16, defect 12: a box around a patch of different ground (grass and rock in a
+    field) comes back as a hard-edged rectangle; the user is told, and how to fix it."""
+    target_path, _, _, _ = files
+    rng = np.random.default_rng(5)
+    guide = (rng.random((100, 100, 3)) * 40 + np.array([90, 90, 90])).astype(np.uint8)
+    guide[20:80, 20:80] = (rng.random((60, 60, 3)) * 40 + np.array([40, 140, 40])).astype(
+        np.uint8)  # the box holds nothing but a patch of other ground
+    guide_path = save(tmp_path / "field.png", guide)
+    code = main(["composite", str(target_path), str(guide_path), "--box", "20,20,60,60",
+                 "--at", "50,30", "--harmonize", "none", "-o", str(tmp_path / "out.png")])
+    assert code == 0
+    err = capsys.readouterr().err
+    assert "fills" in err and "of the box" in err and "--mask" in err
+
+
+def test_a_clean_cut_out_is_not_doubted(files, tmp_path, capsys):
+    target_path, guide_path, _, _ = files
+    code = main(["composite", str(target_path), str(guide_path), "--box", "25,25,50,50",
+                 "--at", "60,40", "--harmonize", "none", "-o", str(tmp_path / "out.png")])
+    assert code == 0
+    assert "Warning" not in capsys.readouterr().err

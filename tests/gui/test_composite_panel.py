@@ -170,3 +170,24 @@ def test_the_placed_object_is_shown_in_the_photos_light_as_apply_will_paint_it(
         qtbot.keyClick(window.canvas, Qt.Key.Key_Return)
     painted = window.document.pixels[round(centre[1]), round(centre[0])]
     assert np.abs(painted - layer).max() < 0.03, (painted, layer)
+
+
+def test_a_cut_out_that_fills_its_box_is_doubted_in_the_panel(window, qtbot, photos, tmp_path):
+    """Issue 16, defect 12: the panel says the cut-out looks like background and points
+    to Refine, before anything is pasted."""
+    (target_path, _), _ = photos
+    guide = noise_texture(200, 240, seed=2, tint=(0.5, 0.5, 0.5))
+    guide[60:140, 80:160] = noise_texture(80, 80, seed=3, tint=(0.2, 0.55, 0.2))
+    guide_path = tmp_path / "field.png"
+    imageio.save_image(guide_path, guide)
+    panel = window.panels["composite"]
+    window.docks["composite"].raise_()
+    window.open_path(target_path)
+    drop_on(panel.view, guide_path)
+    panel.view.set_zoom(1.0)
+    panel.view.centerOn(120, 100)
+    with qtbot.waitSignal(window.jobs.finished, timeout=20_000):
+        drag(panel.view, [(80, 60), (120, 100), (160, 140)])
+    assert "of the box" in panel.hint.text() and "Refine" in panel.hint.text()
+    assert window.document.pixels is not None
+    assert np.array_equal(window.document.pixels, imageio.load_image(target_path).pixels)

@@ -204,9 +204,14 @@ class CompositePanel(OperationPanel):
             return
         mask.load(result.mask)
         self.view.refresh_mask()
-        self.hint.setText("Move the object on the photo (drag; corners scale, Shift frees "
-                          "the aspect; H flips; arrows nudge), then press Enter or Apply. "
-                          "Refine: paint on the guide to add, right button to remove.")
+        hint = ("Move the object on the photo (drag; corners scale, Shift frees the aspect; "
+                "H flips; arrows nudge), then press Enter or Apply. Refine: paint on the "
+                "guide to add, right button to remove.")
+        if result.doubt:  # said where the user looks, before the paste is applied
+            hint = (f"⚠ {result.doubt} Use Refine: paint on the guide to add to the object, "
+                    "right button to remove background.")
+            self.workspace.show_status(result.doubt)
+        self.hint.setText(hint)
         self._update_layer()
 
     # ---------------------------------------------------------------- placement
