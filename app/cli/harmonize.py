@@ -41,8 +41,8 @@ def add_commands(commands, common: argparse.ArgumentParser) -> None:
                            help="white = foreground; any size (resized to the composite's)")
     harmonize.add_argument("--output", "-o", required=True, metavar="OUT")
     harmonize.add_argument("--engine", "-e", metavar="NAME",
-                           help="harmonization engine: edge (default: takes back a colour "
-                                "shift the outline shows), reinhard, poisson or net")
+                           help="harmonization engine: poisson (default: colour transfer "
+                                "and gradient blend), reinhard, edge or net")
     harmonize.add_argument("--strength", type=float, default=1.0, help="0–1 (default 1)")
     harmonize.add_argument("--overwrite", action="store_true", help="replace OUT if it exists")
     harmonize.set_defaults(handler=cmd_harmonize)
@@ -89,7 +89,9 @@ def cmd_harmonize(args: argparse.Namespace) -> int:
     request = HarmonizeRequest(photo.pixels, alpha, strength=args.strength)
     result, shown = run_request(entry.name, entry.load()(), request)
     written = save_changed(photo, result.image, target, args.overwrite)
-    if shown:
+    if result.unchanged:  # said even without a terminal: OUT is a copy, and why
+        say(f"{result.unchanged} Saved {written} as it was.")
+    elif shown:
         say(f"Harmonized in {result.seconds:.1f} s; saved {written}.")
     return EXIT_OK
 

@@ -69,6 +69,12 @@ MIN_PAIRS = 20  # fewer pairs than this say nothing
 ITERATIONS = 30
 
 
+UNCHANGED_EDGE = (
+    "Nothing was changed: the object's outline shows no colour step beyond what natural "
+    "edges show (this engine only takes back a shift of an object re-coloured in place; "
+    "for a pasted object use poisson).")
+
+
 class EdgeMatchHarmonizer(Engine[HarmonizeRequest, HarmonizeResult]):
     """Takes back the colour step the object's outline shows consistently, shrunk."""
 
@@ -79,7 +85,7 @@ class EdgeMatchHarmonizer(Engine[HarmonizeRequest, HarmonizeResult]):
         self, request: HarmonizeRequest, device: str, report: Report, cancel: CancelToken
     ) -> HarmonizeResult:
         return run_shift(request, report, cancel, edge_shift,
-                         "Taking back the object's colour shift")
+                         "Taking back the object's colour shift", UNCHANGED_EDGE)
 
 
 def edge_shift(work: Work) -> np.ndarray:

@@ -96,7 +96,7 @@ class ReinhardHarmonizer(Engine[HarmonizeRequest, HarmonizeResult]):
     ) -> HarmonizeResult:
         return run_shift(request, report, cancel,
                          lambda work: transfer_shift(work, self.cast),
-                         "Matching tone and colour cast", self.blend_edges)
+                         "Matching tone and colour cast", UNCHANGED_TRANSFER, self.blend_edges)
 
 
 class PoissonHarmonizer(ReinhardHarmonizer):
@@ -106,19 +106,27 @@ class PoissonHarmonizer(ReinhardHarmonizer):
     blend_edges = True
 
 
+UNCHANGED_TRANSFER = (
+    "Nothing was changed: the object differs from its surroundings no more than real "
+    "objects do (or the surroundings are black or blown out and say nothing about the "
+    "light), so its colours were taken as its own.")
+
+
 def run_shift(
     request: HarmonizeRequest,
     report: Report,
     cancel: CancelToken,
     measure: Callable[[Work], np.ndarray],
     message: str,
+    unchanged: str,
     poisson: bool = False,
 ) -> HarmonizeResult:
     """What every classic harmonizer does around its own ``measure`` of a Lab shift.
 
     Crop around the object of a checked request, add ``measure(work)`` (L, a, b) to the
     object, optionally blend its edge in the gradient domain, apply at full size by the
-    mask (scaled by the strength) and report previews of the crop on the way.
+    mask (scaled by the strength) and report previews of the crop on the way. When the
+    shrunk shift and membrane are both nothing, the result says so with ``unchanged``.
     """
     image, alpha = as_float32(request)
     if request.strength == 0:
@@ -145,6 +153,8 @@ def run_shift(
         preview = to_rgb(lab + field * work.alpha[..., None])
         report(Progress(2, total, "Blending the edge", preview, work.box))
     cancel.raise_if_set()
+    if not np.any(shift) and (field is None or not np.any(field)):
+        return HarmonizeResult(image.copy(), unchanged=unchanged)
     result = apply_shift(image, alpha * np.float32(request.strength), work, shift, field)
     x, y, w, h = work.box
     report(Progress(total, total, "Done", result[y:y + h, x:x + w], work.box))

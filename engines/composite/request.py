@@ -18,10 +18,11 @@ from engines.crop import Box, Crop
 MIN_BOX_SIDE = 8  # px; GrabCut's colour models need some pixels, users need a visible box
 MIN_OBJECT_SIDE = 2  # px: a pasted object smaller than this cannot be seen, let alone filled
 
-# A pasted object shares no surface with its new surroundings, so the edge-match engine
-# (the harmonize default, for composites edited in place) has nothing to go on: pastes
-# are matched by the colour transfer unless the user picks another engine.
-PASTE_HARMONIZER = "reinhard"
+# The harmonizer of the Composite operation: the same as the harmonize default (issue 16,
+# defect 11: the most accurate engine on real composites that made none worse; see the
+# "harmonize" entry in engines/composite/__init__.py). The edge-match engine has nothing
+# to go on for a paste, which shares no surface with its new surroundings.
+PASTE_HARMONIZER = "poisson"
 
 
 @dataclass(frozen=True, eq=False)
@@ -144,9 +145,14 @@ class HarmonizeRequest(Request):
 
 @dataclass(frozen=True, eq=False)
 class HarmonizeResult(Result):
-    """Pixels where ``mask`` is 0 (and outside the engine's declared band) are unchanged."""
+    """Pixels where ``mask`` is 0 (and outside the engine's declared band) are unchanged.
+
+    ``unchanged`` is one sentence when the engine decided to change nothing, saying why
+    (a front end must not report "harmonized" then).
+    """
 
     image: np.ndarray
+    unchanged: str = ""
 
 
 @dataclass(frozen=True)
