@@ -110,6 +110,10 @@ def cmd_composite(args: argparse.Namespace) -> int:
         raise InvalidInput(f"The box {x},{y},{w},{h} is not inside the {gw}×{gh} guide photo.")
     if args.mask:
         object_mask = imageio.load_mask(args.mask, shape=(gh, gw))
+        if not object_mask[y:y + h, x:x + w].any():
+            raise InvalidInput(f"The mask {Path(args.mask).name} selects nothing inside the "
+                               f"box {x},{y},{w},{h} (white = the object); check the box "
+                               "or the mask.")
     else:
         segmenter = engine_entry("segment", args.segment)
         request = SegmentRequest(guide, args.box, seed=args.seed)

@@ -17,6 +17,7 @@ import sys
 import threading
 import traceback
 from collections.abc import Sequence
+from typing import NoReturn
 
 from app import __version__
 from app.cli import listing, weights
@@ -37,6 +38,17 @@ from engines import operations
 TOOL_COMMANDS = (listing, weights)
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse, with a usage error said in one line that names where help is.
+
+    argparse prints the whole usage block above the error; in a terminal or a log the
+    sentence that matters ends up under a wall of options. Exit code 2 as argparse.
+    """
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Every command: each operation's command module adds its own (``add_commands``)."""
     # --debug is accepted before or after the command: the sub-parsers' copy has no
@@ -47,7 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="print the full traceback when something goes wrong",
     )
 
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog=PROG,
         description=(
             "Transfigure: remove distractors from photos and more. Run a command below; "
