@@ -650,6 +650,8 @@ def save_image(
     leaves any existing file exactly as it was. Returns the path written.
     """
     target = Path(path)
+    if target.is_dir():  # before the format: a folder's name has no extension either
+        raise InvalidInput(f"{target.name} is a folder; choose a file name.", detail=str(target))
     fmt = _save_format(target)
     rgb, alpha = _check_arrays(pixels, alpha)
     depth = _check_settings(target, fmt, rgb, bit_depth, quality)
