@@ -37,10 +37,11 @@ register(EngineEntry(
 # The harmonize default (issue 16, defect 11) was chosen by the issue's two targets on
 # real composites with ground truth: the iHarmony4 samples, split by a SHA-1 hash of the
 # photo id into a validation half (10) and a held-out half (13). On the validation half
-# poisson was the only engine with mean fMSE >= 50 % below the composite's and none
-# more than 1.3x worse (-57.9 %, worst 1.00; net -54.3 %, worst 1.29; reinhard -40.8 %;
-# edge -28.3 %); on the held-out half it gives -65.9 %, worst 1.00 (tests/benchmarks/
-# composite.py prints both halves).
+# two engines met both (mean fMSE >= 50 % below the composite's, none more than 1.3x
+# worse): poisson (-57.9 %, worst 1.00) and net (-54.3 %, worst 1.29, at the limit);
+# reinhard -40.8 % and edge -28.3 % did not. Poisson, the more accurate and the safer,
+# gives -65.9 %, worst 1.00 on the held-out half (tests/benchmarks/composite.py prints
+# both halves).
 register(EngineEntry(
     operation="harmonize", name="reinhard", title="Colour transfer (classic)",
     description="Matches the object's Lab statistics to its surroundings (Reinhard et al. "

@@ -19,7 +19,7 @@ MIN_BOX_SIDE = 8  # px; GrabCut's colour models need some pixels, users need a v
 MIN_OBJECT_SIDE = 2  # px: a pasted object smaller than this cannot be seen, let alone filled
 
 # The harmonizer of the Composite operation: the same as the harmonize default (issue 16,
-# defect 11: the most accurate engine on real composites that made none worse; see the
+# defect 11: the most accurate engine on real composites, and none made worse; see the
 # "harmonize" entry in engines/composite/__init__.py). The edge-match engine has nothing
 # to go on for a paste, which shares no surface with its new surroundings.
 PASTE_HARMONIZER = "poisson"
