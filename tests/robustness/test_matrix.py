@@ -402,11 +402,24 @@ def _save_with(filename: str, make: Callable[[], Image.Image], **options) -> Cal
     return setup
 
 
-def _exif_rotated() -> Image.Image:
-    upright = Image.fromarray(as_u8(photo_pixels()))  # W×H as the user sees it
-    stored = upright.transpose(Image.Transpose.ROTATE_90)  # sideways, as the sensor wrote it
+# How the sensor stored an upright picture, for each EXIF orientation (the viewer undoes it).
+STORED = {
+    2: (Image.Transpose.FLIP_LEFT_RIGHT,),
+    3: (Image.Transpose.ROTATE_180,),
+    4: (Image.Transpose.FLIP_TOP_BOTTOM,),
+    5: (Image.Transpose.TRANSPOSE,),
+    6: (Image.Transpose.ROTATE_90,),
+    7: (Image.Transpose.TRANSVERSE,),
+    8: (Image.Transpose.ROTATE_270,),
+}
+
+
+def _exif_rotated(orientation: int = 6) -> Image.Image:
+    stored = Image.fromarray(as_u8(photo_pixels()))  # W×H as the user sees it
+    for step in STORED[orientation]:
+        stored = stored.transpose(step)
     exif = Image.Exif()
-    exif[0x0112] = 6  # rotate 90° clockwise to view
+    exif[0x0112] = orientation
     stored.info["exif"] = exif.tobytes()
     return stored
 
@@ -422,25 +435,46 @@ def valid_cases() -> Iterator[Case]:
         "RGBA PNG": ("alpha.png", lambda: Image.fromarray(np.dstack(
             [pixels, np.full((H, W), 200, np.uint8)])), {}),
         "greyscale JPEG": ("grey.jpg", lambda: Image.fromarray(pixels[..., 1]), {}),
-        "EXIF-rotated JPEG with an upright mask": ("rotated.jpg", _exif_rotated, {}),
+        **{f"JPEG with EXIF orientation {o} and an upright mask": (f"rotated{o}.jpg", None, {})
+           for o in STORED},
+        "16-bit colour TIFF": ("photo16.tif", None, {}),
+        "photo with spaces and accents in its name": ("ma photo d'été #1.png",
+                                                      lambda: Image.fromarray(pixels), {}),
+        "photo whose name starts with a dash (with its folder)": (
+            "-photo.png", lambda: Image.fromarray(pixels), {}),
         "WebP": ("photo.webp", lambda: Image.fromarray(pixels), {"lossless": True}),
         "BMP": ("photo.bmp", lambda: Image.fromarray(pixels), {}),
     }
     for label, (filename, make, options) in odd.items():
         def args(f: Files, o: str) -> list[str]:
             return ["remove", f["photo"], "--mask", f["mask"], "-o", o]
-        setup = (_save_exif(filename) if label.startswith("EXIF")
-                 else _save_with(filename, make, **options))
+        if "EXIF orientation" in label:
+            setup = _save_exif(filename, int(label.split("orientation ")[1][0]))
+        elif label == "16-bit colour TIFF":
+            setup = _save_tiff16(filename)
+        else:
+            setup = _save_with(filename, make, **options)
         yield Case(f"remove on a {label}", args, 0, writes_output=True, setup=setup)
     yield Case("remove on a 1×1 photo", lambda f, o: ["remove", f["photo"], "--mask",
                f["mask"], "-o", o], 1, ("whole photo",), setup=_one_by_one)
 
 
-def _save_exif(filename: str) -> Callable[[Files], None]:
+def _save_tiff16(filename: str) -> Callable[[Files], None]:
+    def setup(files: Files) -> None:
+        import cv2
+
+        files.made["photo"].unlink()
+        path = files.root / filename
+        cv2.imwrite(str(path), np.rint(photo_pixels()[..., ::-1] * 65535).astype(np.uint16))
+        files.made["photo"] = path
+    return setup
+
+
+def _save_exif(filename: str, orientation: int) -> Callable[[Files], None]:
     def setup(files: Files) -> None:
         files.made["photo"].unlink()
         path = files.root / filename
-        image = _exif_rotated()
+        image = _exif_rotated(orientation)
         image.save(path, exif=image.info["exif"], quality=95)
         files.made["photo"] = path
     return setup
