@@ -209,9 +209,10 @@ def load_mask(
 ) -> np.ndarray:
     """Read a hole/selection mask saved by any paint program (True = selected).
 
-    Transparency wins when the file has some (painted strokes on a transparent layer);
-    otherwise bright pixels are selected. A size mismatch is an error rather than a
-    resize, because a silently stretched mask removes the wrong thing.
+    Transparency wins when the file has some (painted strokes on a transparent layer,
+    some pixel at least half see-through); otherwise bright pixels are selected. A size
+    mismatch is an error rather than a resize, because a silently stretched mask removes
+    the wrong thing.
     """
     return load_mask_alpha(path, shape, max_pixels) > 0.5
 
@@ -229,7 +230,10 @@ def load_mask_alpha(
             f"The mask is {img.width}×{img.height} but the photo is {want_w}×{want_h}.",
             detail=f"mask {img.path}: {img.pixels.shape[:2]}, expected {tuple(shape[:2])}",
         )
-    if img.alpha is not None and float(img.alpha.min()) < 1.0:
+    # Transparency is the mask only where some pixel is at least half see-through: masks
+    # exported by paint programs often carry an alpha channel at 253-255 everywhere,
+    # which would otherwise select the whole photo.
+    if img.alpha is not None and float(img.alpha.min()) < 0.5:
         return np.asarray(img.alpha, np.float32)
     return img.pixels @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
 

@@ -518,6 +518,20 @@ def test_mask_ignores_fully_opaque_alpha(tmp_path: Path) -> None:
     assert mask.sum() == 4 and mask[1:3, 1:3].all()
 
 
+def test_mask_ignores_an_alpha_that_is_only_nearly_opaque(tmp_path: Path) -> None:
+    """A real composite's mask (DeepHarmonization) was exported with alpha 253-255: it
+    selected the whole photo instead of its white object."""
+    rgba = np.full((40, 50, 4), 255, dtype=np.uint8)
+    rgba[..., :3] = 0
+    rgba[10:20, 10:30, :3] = 255
+    rgba[0, :5, 3] = 253
+    path = tmp_path / "exported.png"
+    Image.fromarray(rgba, "RGBA").save(path)
+
+    mask = load_mask(path)
+    assert mask.sum() == 200 and mask[10:20, 10:30].all()
+
+
 def test_mask_of_wrong_size_is_refused_not_resized(tmp_path: Path) -> None:
     path = tmp_path / "mask.png"
     Image.new("L", (640, 480), 255).save(path)
