@@ -51,3 +51,31 @@ register(
         check=needs_model("engines.remove.generator.model_file:INPAINTING"),
     )
 )
+
+
+def _neural_patch_check():
+    """Needs torchvision's ImageNet VGG-19 from the weights store, unless development asks
+    for the labelled random one (``TRANSFIGURE_RANDOM_VGG=1``)."""
+    import os
+
+    from engines.registry import needs_weights
+
+    if os.environ.get("TRANSFIGURE_RANDOM_VGG") == "1":
+        return needs_modules("torch")()
+    return needs_weights("vgg19")()
+
+
+register(
+    EngineEntry(
+        operation="remove",
+        name="neural-patch",
+        title="Neural patch synthesis (ch. 2)",
+        description=(
+            "Optimises the hole, scale by scale, until its VGG-19 patches look like the "
+            "photo's own, starting from the generator's prediction; you watch it sharpen "
+            "iteration by iteration. The slowest engine; needs the VGG-19 weights."
+        ),
+        target="engines.remove.neural_patch.engine:NeuralPatchEngine",
+        check=_neural_patch_check,
+    )
+)

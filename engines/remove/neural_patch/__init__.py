@@ -1,0 +1,8 @@
+"""Neural patch synthesis (ch. 2): fill a hole by optimizing its pixels so that its
+VGG-19 neural patches look like the photo's own, starting from a content prediction.
+
+``vgg`` builds the texture network (torchvision's VGG-19 layers, ImageNet weights from
+the weights store, or a labelled random one for development); ``synthesis`` is the
+energy and its coarse-to-fine L-BFGS solve; ``engine`` is the Remove engine around it
+(crops, content prediction, previews, full-resolution refinement).
+"""
