@@ -63,6 +63,14 @@ def add_commands(commands, common: argparse.ArgumentParser) -> None:
              ".safetensors file (default: the shipped one)",
     )
     remove.add_argument(
+        "--iterations", type=int, metavar="N",
+        help="neural-patch: L-BFGS iterations per scale (default 20)",
+    )
+    remove.add_argument(
+        "--texture-weight", type=float, metavar="ALPHA",
+        help="neural-patch: weight of the texture term, α (default 5e-6, the thesis's)",
+    )
+    remove.add_argument(
         "--overwrite", action="store_true", help="replace OUT if it already exists"
     )
     remove.set_defaults(handler=cmd_remove)
@@ -157,10 +165,13 @@ def cmd_remove(args: argparse.Namespace) -> int:
             ) from exc
     request = RemoveRequest(
         image=photo.pixels, mask=mask, avoid=avoid, seed=args.seed, device=device,
-        quality=args.quality, model=args.model,
+        quality=args.quality, model=args.model, iterations=args.iterations,
+        texture_weight=args.texture_weight,
     )
     request.validate()
     result, shown = run_request(entry.name, entry.load()(), request)
+    if entry.name == "neural-patch" and result.notes:  # e.g. a development texture network
+        say(f"Note: {result.notes}.")
     written = save_changed(photo, result.image, target, args.overwrite, changed=mask)
     if shown:
         say(

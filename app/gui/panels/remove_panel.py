@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import (
     QComboBox,
+    QDoubleSpinBox,
     QFormLayout,
     QLabel,
     QPushButton,
+    QSpinBox,
     QVBoxLayout,
     QWidget,
 )
@@ -24,7 +28,11 @@ from engines import registry
 from engines.base import EngineError
 
 QUALITIES = (("Fast", "fast"), ("Balanced", "balanced"), ("Best", "best"))
-MODEL_ENGINES = ("guided", "generator")  # the engines that run an inpainting model
+# The engines that run an inpainting model (neural-patch for its content prediction).
+MODEL_ENGINES = ("guided", "generator", "neural-patch")
+OPTIMIZING_ENGINES = ("neural-patch",)  # the engines with iterations and a texture weight
+DEFAULT_ITERATIONS = 20  # engines.remove.neural_patch.synthesis.SynthesisSettings
+DEFAULT_TEXTURE_MICRO = 5.0  # α = 5e-6, the thesis's, shown in millionths
 
 
 class RemovePanel(OperationPanel):
@@ -48,6 +56,19 @@ class RemovePanel(OperationPanel):
         self.model.setToolTip("The inpainting model the Guided and Generator engines run: "
                               "shipped, or trained in Operations ▸ Train Remove Generator…")
         self.refresh_models()
+        self.iterations = QSpinBox()
+        self.iterations.setRange(1, 1000)
+        self.iterations.setValue(DEFAULT_ITERATIONS)
+        self.iterations.setToolTip("L-BFGS iterations at each of the three scales: more "
+                                   "sharpen further and take longer")
+        self.texture = QDoubleSpinBox()
+        self.texture.setRange(0.0, 1000.0)
+        self.texture.setDecimals(2)
+        self.texture.setSuffix(" × 10⁻⁶")
+        self.texture.setValue(DEFAULT_TEXTURE_MICRO)
+        self.texture.setToolTip("α, the texture term's weight (the thesis: 5 × 10⁻⁶). "
+                                "Higher copies the photo's texture harder; 0 keeps the "
+                                "content prediction, only smoothed")
         self.run_button = QPushButton("Remove")
         self.run_button.setToolTip(self.run_action.toolTip())
         self.cancel_button = QPushButton("Cancel")
@@ -62,6 +83,9 @@ class RemovePanel(OperationPanel):
         form.addRow("Engine", self.engine)
         form.addRow("Quality", self.quality)
         form.addRow("Model", self.model)
+        form.addRow("Iterations per scale", self.iterations)
+        form.addRow("Texture weight α", self.texture)
+        self.form = form
         layout = QVBoxLayout(self)
         layout.addWidget(hint)
         layout.addLayout(form)
@@ -91,6 +115,10 @@ class RemovePanel(OperationPanel):
     def _update_model_state(self) -> None:
         uses_model = self.engine.currentData() in MODEL_ENGINES
         self.model.setEnabled(uses_model and self.engine.isEnabled() and self.model.count() > 0)
+        optimizes = self.engine.currentData() in OPTIMIZING_ENGINES  # shown only where used
+        for widget in (self.iterations, self.texture):
+            self.form.setRowVisible(widget, optimizes)
+            widget.setEnabled(self.engine.isEnabled())
 
     def _has_selection(self, rect: tuple[int, int, int, int] | None = None) -> bool:
         """Whether anything is selected; a stroke's ``rect`` is looked at first (a dab
@@ -132,9 +160,12 @@ class RemovePanel(OperationPanel):
         from engines.remove.request import RemoveRequest
 
         uses_model = self.engine.currentData() in MODEL_ENGINES
-        request = RemoveRequest(document.pixels, mask.selection,
-                                quality=self.quality.currentData(),
-                                model=self.model.currentData() if uses_model else None)
+        optimizes = self.engine.currentData() in OPTIMIZING_ENGINES
+        request = RemoveRequest(
+            document.pixels, mask.selection, quality=self.quality.currentData(),
+            model=self.model.currentData() if uses_model else None,
+            iterations=self.iterations.value() if optimizes else None,
+            texture_weight=self.texture.value() * 1e-6 if optimizes else None)
         try:
             request.validate()
             engine = registry.get("remove", self.engine.currentData()).load()()
@@ -160,9 +191,17 @@ class RemovePanel(OperationPanel):
         settings.setValue("remove/engine", self.engine.currentData())
         settings.setValue("remove/quality", self.quality.currentData())
         settings.setValue("remove/model", self.model.currentData())
+        settings.setValue("remove/iterations", self.iterations.value())
+        settings.setValue("remove/texture_micro", self.texture.value())
 
     def restore_settings(self, settings: QSettings) -> None:
         restore_choice(self.engine, settings.value("remove/engine"))
         restore_choice(self.quality, settings.value("remove/quality"))
         restore_choice(self.model, settings.value("remove/model"))
+        for widget, key in ((self.iterations, "remove/iterations"),
+                            (self.texture, "remove/texture_micro")):
+            value = settings.value(key)
+            if value is not None:  # a hand-edited settings file keeps the default
+                with contextlib.suppress(TypeError, ValueError):
+                    widget.setValue(type(widget.value())(value))
         self._update_model_state()

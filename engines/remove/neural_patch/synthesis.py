@@ -52,10 +52,11 @@ class SynthesisSettings:
 
     alpha: float = 5e-6  # texture term weight (ch. 2.3.2)
     beta: float = 5e-6  # total variation weight
-    iterations: int = 25  # L-BFGS iterations per scale
+    iterations: int = 20  # L-BFGS iterations per scale (20: 512² in under 3 min on 2 cores)
     scales: int = 3  # the thesis: a 512×512 photo with a 256×256 hole, 3 scales
     bank_stride: int = 2  # outside patches taken at every n-th feature position
     chunk: int = 512  # outside patches per convolution of the neighbour search
+    precision: str = "fp32"  # "bf16" / "fp16": VGG under autocast on CUDA (measure first)
 
 
 @dataclass(frozen=True)
@@ -217,14 +218,20 @@ def _solve_scale(
                for name, f in window_taps.items()}
     optimizer = torch.optim.LBFGS([pixels], lr=1.0, max_iter=1, history_size=10)
     terms: dict[str, float] = {}
+    half = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(settings.precision)
+    autocast = half is not None and device.startswith("cuda")
+
+    def texture_features(x: torch.Tensor) -> dict[str, torch.Tensor]:
+        with torch.autocast("cuda", dtype=half or torch.bfloat16, enabled=autocast):
+            taps = network(x)
+        return {name: f.float() * FEATURE_GAIN for name, f in taps.items()}
 
     def closure() -> torch.Tensor:
         optimizer.zero_grad()
         x = known + inside * pixels
         content = (((x - goal) * inside * PIXEL_UNIT) ** 2).sum()
         texture = x.new_zeros(())
-        for name, features in network(x).items():
-            features = features * FEATURE_GAIN
+        for name, features in texture_features(x).items():
             query = queries[name]
             if query.numel() == 0 or banks[name].raw.shape[1] == 0:
                 continue  # a map too small to hold patches clear of the hole
