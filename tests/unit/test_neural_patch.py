@@ -125,3 +125,24 @@ def test_bad_options_are_refused_with_a_sentence(field, value, words):
     image, hole = stripes(40)
     with pytest.raises(InvalidInput, match=words):
         RemoveRequest(image, hole, **{field: value}).validate()
+
+
+def test_a_large_photo_is_optimised_small_and_refined_at_full_size(monkeypatch):
+    """The crop around a 280 px hole is over 512 px: the optimisation runs on it shrunk,
+    the patch engine puts full-resolution texture back; the rest stays bit-exact."""
+    yy, xx = np.mgrid[0:720, 0:720]
+    image = np.dstack([0.5 + 0.4 * np.sin(xx / 2.0), 0.5 + 0.3 * np.sin(yy / 3.0),
+                       0.4 + 0.0 * xx]).astype(np.float32)
+    hole = np.zeros((720, 720), bool)
+    hole[220:500, 220:500] = True
+    messages = []
+    result = NeuralPatchEngine(random_vgg=True).run(
+        RemoveRequest(image, hole, iterations=1), lambda p: messages.append(p.message))
+    assert any("iteration" in m for m in messages)
+    assert np.array_equal(result.image[~hole], image[~hole])
+    filled = result.image[hole]
+    # The photo's own stripes came back at full resolution (a shrunk result upsampled
+    # would be smooth): neighbouring columns in the hole differ as they do outside.
+    inside = np.abs(np.diff(result.image[230:490, 230:490, 0], axis=1)).mean()
+    outside = np.abs(np.diff(image[:200, :, 0], axis=1)).mean()
+    assert inside > 0.5 * outside and filled.std() > 0.05
