@@ -50,7 +50,10 @@ class NeuralPatchEngine(Engine[RemoveRequest, RemoveResult]):
         image = np.ascontiguousarray(request.image, dtype=np.float32)
         mask = np.asarray(request.mask, dtype=bool)
         crops = nps_crops(mask)
-        per_crop = settings.scales * settings.iterations + 2  # + prediction + refinement
+        # Progress counts work, not iterations: an iteration at a scale costs about four
+        # times one at the scale below (pixels), so the ETA holds while the fine scale runs.
+        unit = [4 ** scale for scale in range(settings.scales)]
+        per_crop = settings.iterations * sum(unit) + 2  # + prediction + refinement
         total = per_crop * len(crops)
         result = image.copy()
         notes = [info.label]
@@ -66,8 +69,11 @@ class NeuralPatchEngine(Engine[RemoveRequest, RemoveResult]):
             report(Progress(done + 1, total, "Predicting the hole's content", content, crop.box))
 
             def shown(step: Iteration, done: int = done, crop: Crop = crop) -> None:
+                cost = unit[step.scale + settings.scales - step.scales]  # scales skipped
+                before = settings.iterations * sum(unit[:step.scale + settings.scales
+                                                        - step.scales])
                 report(Progress(
-                    done + 1 + step.scale * settings.iterations + step.iteration + 1, total,
+                    done + 1 + before + (step.iteration + 1) * cost, total,
                     f"Scale {step.scale + 1} of {step.scales}, iteration "
                     f"{step.iteration + 1} of {step.iterations}", step.image, crop.box))
 
