@@ -110,6 +110,16 @@ def run_case(name: str, device: str, precision: str, iterations: int,
     return row, result.image[mask], {"seconds": total}
 
 
+def isolated(*args) -> tuple[list[str], np.ndarray, dict]:
+    """``run_case`` in a fresh process, so that the peak resident size it reports is its
+    own and not that of a case run before it."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        return pool.submit(run_case, *args).result()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--iterations", type=int, default=SynthesisSettings().iterations)
@@ -134,7 +144,7 @@ def main() -> int:
             for precision in args.precisions.split(","):
                 if precision != "fp32" and device != "cuda":
                     continue
-                row, hole, _ = run_case(case, device, precision, args.iterations, random_vgg)
+                row, hole, _ = isolated(case, device, precision, args.iterations, random_vgg)
                 if precision == "fp32":
                     reference = hole
                 elif reference is not None:
