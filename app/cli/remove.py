@@ -71,6 +71,11 @@ def add_commands(commands, common: argparse.ArgumentParser) -> None:
         help="neural-patch: weight of the texture term, α (default 5e-6, the thesis's)",
     )
     remove.add_argument(
+        "--tv-weight", type=float, metavar="BETA",
+        help="neural-patch: weight of the smoothness (total variation) term, β "
+             "(default 5e-6, the thesis's)",
+    )
+    remove.add_argument(
         "--overwrite", action="store_true", help="replace OUT if it already exists"
     )
     remove.set_defaults(handler=cmd_remove)
@@ -166,7 +171,7 @@ def cmd_remove(args: argparse.Namespace) -> int:
     request = RemoveRequest(
         image=photo.pixels, mask=mask, avoid=avoid, seed=args.seed, device=device,
         quality=args.quality, model=args.model, iterations=args.iterations,
-        texture_weight=args.texture_weight,
+        texture_weight=args.texture_weight, smoothness_weight=args.tv_weight,
     )
     request.validate()
     result, shown = run_request(entry.name, entry.load()(), request)

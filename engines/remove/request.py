@@ -26,6 +26,7 @@ class RemoveRequest(Request):
     model: str | None = None  # the inpainting model (name or file) of engines that run one
     iterations: int | None = None  # optimisation iterations per scale (neural-patch)
     texture_weight: float | None = None  # α of the texture term (neural-patch)
+    smoothness_weight: float | None = None  # β of the total variation term (neural-patch)
 
     def validate(self) -> None:
         """Refuse inputs no engine can fill, with a sentence the user understands."""
@@ -50,9 +51,10 @@ class RemoveRequest(Request):
         if self.iterations is not None and not 1 <= self.iterations <= 1000:
             raise InvalidInput(f"The iterations per scale must be 1 to 1000, not "
                                f"{self.iterations}.")
-        if self.texture_weight is not None and not self.texture_weight >= 0:
-            raise InvalidInput(f"The texture weight must be 0 or more, not "
-                               f"{self.texture_weight}.")
+        for label, weight in (("texture", self.texture_weight),
+                              ("smoothness", self.smoothness_weight)):
+            if weight is not None and not weight >= 0:
+                raise InvalidInput(f"The {label} weight must be 0 or more, not {weight}.")
         if self.patch_size < 3 or self.patch_size % 2 == 0:
             raise InvalidInput("The patch size must be an odd number of at least 3 pixels.")
 

@@ -118,7 +118,8 @@ def test_without_the_vgg19_file_the_engine_says_how_to_install_it(monkeypatch, t
 
 
 @pytest.mark.parametrize("field, value, words", [("iterations", 0, "1 to 1000"),
-                                                 ("texture_weight", -1.0, "0 or more")])
+                                                 ("texture_weight", -1.0, "0 or more"),
+                                                 ("smoothness_weight", -2.0, "0 or more")])
 def test_bad_options_are_refused_with_a_sentence(field, value, words):
     from engines.base import InvalidInput
 

@@ -95,6 +95,8 @@ class NeuralPatchEngine(Engine[RemoveRequest, RemoveResult]):
             settings = replace(settings, iterations=request.iterations)
         if request.texture_weight is not None:
             settings = replace(settings, alpha=request.texture_weight)
+        if request.smoothness_weight is not None:
+            settings = replace(settings, beta=request.smoothness_weight)
         return settings
 
     @staticmethod
