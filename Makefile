@@ -12,7 +12,14 @@ ARGS   ?=
 TORCH  ?=
 TORCH_CPU_INDEX := https://download.pytorch.org/whl/cpu
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint bench clean package
+
+# make package: wheel + sdist (dist/), the PyInstaller bundle (build/bundle/transfigure)
+# and the Debian package (build/transfigure_<version>_amd64.deb), from a separate
+# environment with PyTorch's CPU build (packaging/README.md). PACKAGE_TORCH says where
+# that build comes from (default: PyTorch's CPU wheel index; a wheel file works too).
+PACKAGE_VENV  ?= build/package-venv
+PACKAGE_TORCH ?= torch torchvision --index-url $(TORCH_CPU_INDEX)
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Transfigure needs Python 3.11 or newer; run make PYTHON=python3.11 ...")'
@@ -46,3 +53,15 @@ bench: $(VENV)/.installed-test
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache
+
+$(PACKAGE_VENV)/.ready: pyproject.toml
+	$(PYTHON) -m venv $(PACKAGE_VENV)
+	$(PACKAGE_VENV)/bin/python -m pip install --progress-bar off $(PACKAGE_TORCH)
+	$(PACKAGE_VENV)/bin/python -m pip install --progress-bar off . pyinstaller build
+	$(PACKAGE_VENV)/bin/python -m pip uninstall -y -q transfigure  # the bundle takes the checkout's code
+	@touch $@
+
+package: $(PACKAGE_VENV)/.ready
+	$(PACKAGE_VENV)/bin/python -m build --outdir dist .
+	$(PACKAGE_VENV)/bin/pyinstaller --noconfirm --distpath build/bundle --workpath build/pyinstaller packaging/transfigure.spec
+	PYTHON=$(PACKAGE_VENV)/bin/python packaging/build_deb.sh build/bundle/transfigure build

@@ -4,8 +4,9 @@
 train and ship with their data cards, the registry of downloadable weights
 (``models.toml``) and the app's icon. It is found, in this order:
 
-1. ``TRANSFIGURE_RESOURCES``: a folder named explicitly (a bundle, a distribution
-   package that puts the files elsewhere, a test).
+1. ``TRANSFIGURE_RESOURCES``: a folder named explicitly (a distribution package that
+   puts the files elsewhere, a test); in a PyInstaller bundle (packaging/), the
+   ``resources`` folder the bundle carries beside its code.
 2. The checkout: ``engines`` sits beside ``resources`` and ``pyproject.toml`` in a
    clone and in an editable install (``pip install -e .``), so edits show at once.
 3. An installed wheel: the wheel carries the folder as data files
@@ -19,6 +20,7 @@ Nothing here imports more than the standard library: listing models at start-up 
 from __future__ import annotations
 
 import os
+import sys
 from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
@@ -38,6 +40,9 @@ def resources_dir() -> Path:
     override = os.environ.get(ENV_VAR)
     if override:
         return Path(override)
+    bundle = getattr(sys, "_MEIPASS", None)  # a PyInstaller bundle (packaging/)
+    if getattr(sys, "frozen", False) and bundle:
+        return Path(bundle) / "resources"
     return _found()
 
 
