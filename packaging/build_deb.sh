@@ -39,13 +39,15 @@ install -m 644 "$here/io.github.transfigure.metainfo.xml" "$stage/usr/share/meta
 install -m 644 "$root_dir/LICENSE" "$stage/usr/share/doc/transfigure/copyright"
 
 installed_kb="$(du -sk --exclude=DEBIAN "$stage" | cut -f1)"
+# The bundle runs on the C library it was built against, or a newer one.
+glibc="$(ldd --version | head -1 | awk '{print $NF}')"
 cat > "$stage/DEBIAN/control" <<CONTROL
 Package: transfigure
 Version: $version
 Architecture: amd64
 Maintainer: The Transfigure authors <transfigure@localhost>
 Installed-Size: $installed_kb
-Depends: libc6 (>= 2.28), libxcb-cursor0, libxkbcommon-x11-0, libxcb-icccm4, libxcb-keysyms1, libgl1, libegl1, libfontconfig1, libdbus-1-3
+Depends: libc6 (>= $glibc), libxcb-cursor0, libxkbcommon-x11-0, libxcb-icccm4, libxcb-keysyms1, libgl1, libegl1, libfontconfig1, libdbus-1-3
 Section: graphics
 Priority: optional
 Description: photo editor: remove distractors, composite objects

@@ -25,8 +25,8 @@ say() { echo "smoke: $*"; }
 places=(/opt /usr/bin /usr/share/applications /usr/share/icons/hicolor /usr/share/metainfo /usr/share/doc)
 snapshot() { find "${places[@]}" -xdev 2>/dev/null | sort; }
 
-if dpkg -s transfigure >/dev/null 2>&1; then
-    echo "transfigure is already installed; remove it first (apt-get remove transfigure)." >&2
+if dpkg-query -W -f='${Status}' transfigure 2>/dev/null | grep -q 'ok installed'; then
+    echo "transfigure is already installed; remove it first (apt-get purge transfigure)." >&2
     exit 1
 fi
 snapshot > "$work/before.txt"
@@ -79,7 +79,7 @@ DISPLAY="$display" import -window root "$out/window.png" 2>/dev/null || say "(no
 kill "$app_pid" 2>/dev/null || true
 wait "$app_pid" 2>/dev/null || true
 
-apt-get remove -y -qq transfigure >/dev/null
+apt-get purge -y -qq transfigure >/dev/null
 snapshot > "$work/after.txt"
 if ! diff -u "$work/before.txt" "$work/after.txt" > "$work/left.txt"; then
     echo "uninstall left files behind:" >&2; cat "$work/left.txt" >&2; exit 1
