@@ -3,8 +3,9 @@
 #
 #   packaging/smoke.sh [DEB] [OUT_DIR]     (default: build it with packaging/build_deb.sh)
 #
-# Installs the .deb, runs `transfigure --version` and a `transfigure remove` on a
-# generated photo, opens the window under Xvfb from the desktop entry's Exec line with a
+# Installs the .deb, runs `transfigure --version`, a `transfigure remove` (classic and
+# guided, which runs the shipped network) and a `transfigure translate` on a generated
+# photo, opens the window under Xvfb from the desktop entry's Exec line with a
 # photo argument (timing it and taking a screenshot), uninstalls, and checks that the
 # package left no file behind. Exits non-zero on the first failure.
 set -euo pipefail
@@ -52,6 +53,11 @@ PY
 transfigure remove "$work/photo.ppm" --mask "$work/mask.pgm" -o "$work/clean.png"
 test -s "$work/clean.png"
 say "remove: wrote clean.png ($(du -b "$work/clean.png" | cut -f1) bytes)"
+# The shipped networks, through the bundle's PyTorch: the guided Remove and Translate.
+transfigure remove "$work/photo.ppm" --mask "$work/mask.pgm" --engine guided -o "$work/guided.png"
+transfigure translate "$work/photo.ppm" -o "$work/zebra.png"
+test -s "$work/guided.png" && test -s "$work/zebra.png"
+say "the shipped models run: guided remove and translate wrote their results"
 
 # The window, started as the application menu starts it: the entry's Exec line.
 exec_line="$(sed -n 's/^Exec=//p' /usr/share/applications/transfigure.desktop)"
