@@ -192,19 +192,12 @@ def up_convolution(channels: int, out: int, upsampling: str, kernel: int) -> nn.
 
 def vgg_layers(width: int, upto: int) -> list[nn.Module]:
     """VGG-19's ``features[:upto]`` at first-stage ``width`` (64 = the real VGG-19)."""
-    from torch import nn
+    from engines.vgg import VGG19_PLAN
+    from engines.vgg import vgg_layers as stack
 
-    plan: list[int | str] = [width, width, "M", 2 * width, 2 * width, "M",
-                             4 * width, 4 * width, 4 * width, 4 * width, "M"]
-    layers: list[nn.Module] = []
-    channels = 3
-    for item in plan:
-        if item == "M":
-            layers.append(nn.MaxPool2d(2, 2))
-        else:
-            layers += [nn.Conv2d(channels, int(item), 3, padding=1), nn.ReLU(inplace=False)]
-            channels = int(item)
-    return layers[:upto]
+    scale = width / 64
+    return stack([item if item == "M" else round(int(item) * scale) for item in VGG19_PLAN],
+                 upto)
 
 
 def build_translator(widths: Widths, upsampling: str = RESIZE) -> nn.Module:

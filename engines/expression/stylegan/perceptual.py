@@ -20,8 +20,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-# torchvision's vgg16().features: (in, out) per conv, "M" per max-pool.
-_VGG16 = (64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512, "M")
+from engines.vgg import VGG16_PLAN, vgg_layers
+
 # End index (exclusive) of torchvision's ``features`` for each ReLU output.
 VGG16_LAYERS = {"relu1_2": 4, "relu2_2": 9, "relu3_3": 16, "relu4_3": 23, "relu5_3": 30}
 DEFAULT_LAYER = "relu3_3"  # the dissertation's L = 9 (Keras index) = block3_conv3
@@ -33,15 +33,7 @@ def vgg16_trunk(layer: str = DEFAULT_LAYER) -> nn.Sequential:
     """torchvision's VGG-16 ``features`` cut after ``layer``, with the same module indices."""
     if layer not in VGG16_LAYERS:
         raise ValueError(f"unknown VGG-16 layer {layer!r}; choose from {sorted(VGG16_LAYERS)}")
-    modules: list[nn.Module] = []
-    channels = 3
-    for item in _VGG16:
-        if item == "M":
-            modules.append(nn.MaxPool2d(kernel_size=2, stride=2))
-        else:
-            modules += [nn.Conv2d(channels, int(item), kernel_size=3, padding=1), nn.ReLU()]
-            channels = int(item)
-    return nn.Sequential(*modules[:VGG16_LAYERS[layer]])
+    return nn.Sequential(*vgg_layers(VGG16_PLAN, VGG16_LAYERS[layer]))
 
 
 def load_vgg16_trunk(state: Mapping[str, torch.Tensor],

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-# torchvision's vgg19().features up to relu4_1: (in, out) per conv, "M" per max-pool.
-_VGG19 = (64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M", 512)
+from engines.vgg import VGG19_PLAN, vgg_layers
+
 # End index (exclusive) of ``features`` for each ReLU output the texture term can read.
 VGG19_TAPS = {"relu1_1": 2, "relu2_1": 7, "relu3_1": 12, "relu4_1": 21}
 TEXTURE_LAYERS = ("relu3_1", "relu4_1")  # the dissertation's choice (ch. 2.3.4)
@@ -51,16 +51,8 @@ class TextureNetwork(nn.Module):
         if unknown:
             raise ValueError(f"unknown VGG-19 layers {unknown}; choose from {list(VGG19_TAPS)}")
         self.layers = layers
-        modules: list[nn.Module] = []
-        channels = 3
-        for item in _VGG19:
-            if item == "M":
-                modules.append(nn.MaxPool2d(kernel_size=2, stride=2))
-            else:
-                modules += [nn.Conv2d(channels, int(item), kernel_size=3, padding=1),
-                            nn.ReLU(inplace=False)]
-                channels = int(item)
-        self.features = nn.Sequential(*modules[:max(VGG19_TAPS[n] for n in layers)])
+        self.features = nn.Sequential(*vgg_layers(VGG19_PLAN,
+                                                  max(VGG19_TAPS[n] for n in layers)))
         self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).reshape(1, 3, 1, 1))
         self.register_buffer("std", torch.tensor(IMAGENET_STD).reshape(1, 3, 1, 1))
 
