@@ -121,7 +121,9 @@ class MainWindow(QMainWindow):
         self.job_label = QLabel()
         self.progress = QProgressBar()
         self.progress.setMaximumWidth(220)
-        self.progress.setFormat("%v / %m")
+        # Engines count in their own units (EM rounds, iterations weighted by cost): a
+        # share of the work is what a user can read.
+        self.progress.setFormat("%p %")
         self.progress.hide()
         bar = self.statusBar()
         for widget in (self.job_label, self.progress):
