@@ -682,6 +682,30 @@ def save_image(
     return target
 
 
+def save_result(
+    photo: LoadedImage, result: np.ndarray, target: str | os.PathLike[str], overwrite: bool,
+    changed: np.ndarray | None = None,
+) -> Path:
+    """Save an edit of ``photo``: ``result`` where ``changed`` is set, the file's own
+    integers everywhere else, with its bit depth, alpha, colour profile and EXIF.
+
+    ``changed`` defaults to the pixels whose values differ from the photo's. The photo's
+    own file is never the target. Every front end (the commands, batches) saves this way,
+    so untouched pixels come back bit for bit whoever wrote the file.
+    """
+    if changed is None:
+        changed = np.any(result != photo.pixels, axis=2)
+    depth = photo.bit_depth
+    values = photo.raw
+    values[changed] = to_uint(result[changed], depth)
+    pixels = values.astype(np.float32)
+    pixels /= np.float32((1 << depth) - 1)  # save_image quantises this back exactly
+    return save_image(
+        target, pixels, alpha=photo.alpha, bit_depth=depth, icc_profile=photo.icc_profile,
+        exif=photo.exif, overwrite=overwrite, protect=Path(photo.path),
+    )
+
+
 def _save_format(target: Path) -> str:
     fmt = _SAVE_FORMATS.get(target.suffix.lower())
     if fmt is None and not target.suffix:

@@ -172,24 +172,11 @@ def save_changed(
     pixels come back bit for bit, with the photo's bit depth, alpha, colour profile and
     EXIF; the original file is never the target.
     """
-    import numpy as np
-
     from engines import imageio
-
-    if changed is None:
-        changed = np.any(result != photo.pixels, axis=2)
 
     for note in photo.notes:
         say(f"Note: {note}")
     if photo.alpha is not None and target.suffix.lower() in (".jpg", ".jpeg"):
         say(f"Note: {target.name} is a JPEG, which has no transparency: the photo's "
             "transparent parts are saved opaque. Save as .png, .webp or .tif to keep them.")
-    depth = photo.bit_depth
-    values = photo.raw
-    values[changed] = imageio.to_uint(result[changed], depth)
-    pixels = values.astype(np.float32)
-    pixels /= np.float32((1 << depth) - 1)  # save_image quantises this back exactly
-    return imageio.save_image(
-        target, pixels, alpha=photo.alpha, bit_depth=depth, icc_profile=photo.icc_profile,
-        exif=photo.exif, overwrite=overwrite, protect=Path(photo.path),
-    )
+    return imageio.save_result(photo, result, target, overwrite, changed)
