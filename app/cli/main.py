@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from app import __version__
-from app.cli import desktop, listing, weights
+from app.cli import batch, desktop, listing, weights
 from app.cli.console import (
     DEBUG_HINT,
     EXIT_CANCELLED,
@@ -35,7 +35,7 @@ from app.cli.console import (
 from engines import operations
 
 # Commands that belong to no operation; they come after the operations' own.
-TOOL_COMMANDS = (listing, weights, desktop)
+TOOL_COMMANDS = (listing, weights, desktop, batch)
 
 
 class Parser(argparse.ArgumentParser):

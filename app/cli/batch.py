@@ -1,0 +1,120 @@
+"""``transfigure batch OPERATION INPUT -o OUTPUT_DIR``: one operation over many photos.
+
+Runs on worker processes of this machine (``--workers``, default one per core); an
+output that exists is skipped unless ``--overwrite``, so running the same command
+again continues where a stopped batch ended. A bad photo is reported and skipped,
+never stops the batch. At the end: done / skipped / failed, each failure's reason, and
+``--report FILE`` (.csv or .json) with one row per photo.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+from app.cli.common import engine_entry, run_engine, seed
+from app.cli.console import EXIT_CANCELLED, EXIT_ERROR, EXIT_OK, say
+
+QUALITIES = ("fast", "balanced", "best")
+
+
+def add_commands(commands, common: argparse.ArgumentParser) -> None:
+    """``batch`` (called by ``app.cli.main.build_parser``)."""
+    batch = commands.add_parser(
+        "batch", parents=[common],
+        help="run an operation over a folder of photos (all cores)",
+        description=(
+            "Run OPERATION over every photo INPUT names (a folder, searched recursively; a "
+            "glob such as 'shoot/*.jpg'; or a text file listing photos) and write the "
+            "results under OUTPUT_DIR with the same names. Outputs that exist are "
+            "skipped unless --overwrite, so the same command resumes a stopped batch."
+        ),
+    )
+    operations = batch.add_subparsers(dest="operation", metavar="OPERATION", required=True)
+    remove = operations.add_parser("remove", parents=[common],
+                                   help="fill each photo's mask (see 'transfigure remove')")
+    remove.add_argument("input", metavar="INPUT")
+    remove.add_argument("--masks", "-m", required=True, metavar="DIR_OR_FILE",
+                        help="one mask for every photo, or a folder with each photo's mask "
+                             "by name (beach.jpg ← beach.png, beach_mask.png)")
+    remove.add_argument("--output", "-o", required=True, metavar="OUTPUT_DIR")
+    remove.add_argument("--engine", "-e", metavar="NAME", help="the Remove engine")
+    remove.add_argument("--quality", choices=QUALITIES, default="balanced")
+    remove.add_argument("--model", metavar="MODEL", help="inpainting model (guided, generator)")
+    remove.add_argument("--seed", type=seed, default=0)
+    _common_batch_options(remove)
+    remove.set_defaults(handler=cmd_batch, sides={"mask": "masks"},
+                        settings=("quality", "model", "seed"))
+
+
+def _common_batch_options(parser: argparse.ArgumentParser) -> None:
+    from engines.batch.pool import default_workers
+
+    parser.add_argument("--workers", type=int, default=default_workers(), metavar="N",
+                        help=f"worker processes (default: {default_workers()}, one per core)")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="redo photos whose output exists (default: skip them)")
+    parser.add_argument("--report", metavar="FILE",
+                        help="write one row per photo to FILE (.csv or .json)")
+
+
+def cmd_batch(args: argparse.Namespace) -> int:
+    from engines.base import Cancelled, InvalidInput, Progress
+    from engines.batch.jobs import collect_photos, plan_jobs
+    from engines.batch.pool import run_batch
+    from engines.batch.report import check_report_path, totals, write_report
+    from engines.batch.work import Options
+
+    entry = engine_entry(args.operation, args.engine)
+    out_dir = Path(args.output)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise InvalidInput(f"{out_dir} is a file; give a folder for the results.")
+    if args.workers < 1:
+        raise InvalidInput(f"--workers must be 1 or more, not {args.workers}.")
+    report_path = Path(args.report) if args.report else None
+    if report_path is not None:
+        check_report_path(report_path)
+    photos = collect_photos(args.input)
+    if any(p.resolve().parent == out_dir.resolve() for p in photos):
+        raise InvalidInput(f"{out_dir} holds the photos themselves; give another folder, "
+                           "so that no result can replace a photo.")
+    sides = {label: Path(getattr(args, option)) for label, option in args.sides.items()}
+    jobs = plan_jobs(photos, out_dir, sides)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    options = Options(args.operation, entry.name, args.overwrite,
+                      {name: getattr(args, name) for name in args.settings})
+    workers = min(args.workers, len(jobs))
+    say(f"{len(jobs)} photos, {args.operation} with {entry.name}, {workers} worker"
+        f"{'s' if workers != 1 else ''}; results in {out_dir}.")
+    outcomes = []
+    started = time.perf_counter()
+
+    def work(report, cancel):
+        def seen(outcome) -> None:
+            outcomes.append(outcome)
+            rate = len(outcomes) / max(1e-6, time.perf_counter() - started)
+            report(Progress(len(outcomes), len(jobs),
+                            f"{Path(outcome.photo).name} {outcome.status} ({rate * 60:.1f}/min)"))
+        return run_batch(jobs, options, workers, seen, cancel)
+
+    cancelled = False
+    try:
+        run_engine(f"batch {args.operation}", work)
+    except Cancelled:
+        cancelled = True
+    seconds = time.perf_counter() - started
+    count = totals(outcomes)
+    for outcome in outcomes:
+        if outcome.status == "failed":
+            say(f"failed: {Path(outcome.photo).name}: {outcome.reason}")
+    if report_path is not None:
+        write_report(report_path, outcomes, seconds)
+    rate = count["done"] / seconds * 60 if seconds > 0 else 0.0
+    say(f"{'Stopped' if cancelled else 'Finished'} in {seconds:.1f} s: {count['done']} done "
+        f"({rate:.1f} photos/min), {count['skipped']} skipped, {count['failed']} failed"
+        + (f"; report in {report_path}" if report_path else "")
+        + ("; run the same command again to continue." if cancelled else "."))
+    if cancelled:
+        return EXIT_CANCELLED
+    return EXIT_ERROR if count["failed"] else EXIT_OK

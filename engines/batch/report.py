@@ -1,0 +1,43 @@
+"""A batch's summary as a file: CSV (one row per photo) or JSON (rows and totals)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import asdict
+from pathlib import Path
+
+from engines.base import InvalidInput
+from engines.batch.work import Outcome
+from engines.files import atomic_write
+
+
+def totals(outcomes: Sequence[Outcome]) -> dict[str, int]:
+    counted = Counter(o.status for o in outcomes)
+    return {status: counted.get(status, 0) for status in ("done", "skipped", "failed")}
+
+
+def check_report_path(path: Path) -> None:
+    """Refuse a report name whose format is unknown (before the batch, not after it)."""
+    if path.suffix.lower() not in (".csv", ".json"):
+        shown = path.suffix or "a file without an extension"
+        raise InvalidInput(f"Cannot write a report as {shown}; use .csv or .json.")
+
+
+def write_report(path: Path, outcomes: Sequence[Outcome], seconds: float) -> Path:
+    """Write the report atomically; the format comes from the extension."""
+    check_report_path(path)
+    rows = [asdict(o) for o in outcomes]
+    if path.suffix.lower() == ".json":
+        text = json.dumps({"totals": totals(outcomes), "seconds": round(seconds, 2),
+                           "photos": rows}, indent=2)
+    else:
+        out = io.StringIO()
+        writer = csv.DictWriter(out, fieldnames=list(Outcome.__dataclass_fields__))
+        writer.writeheader()
+        writer.writerows(rows)
+        text = out.getvalue()
+    return atomic_write(path, lambda f: f.write(text.encode("utf-8")))

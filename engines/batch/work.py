@@ -1,0 +1,99 @@
+"""One job of a batch, in a worker process: load, run the engine, save, say what happened.
+
+The per-photo function is the same whoever schedules it (the local pool today): it
+never raises for a bad photo, it answers an ``Outcome``. The engine is loaded once per
+process and kept (a model is read once, not once per photo). Results are saved as the
+single-photo commands save them (``imageio.save_result``: untouched pixels, bit depth,
+alpha, ICC and EXIF kept; atomic, so a killed worker leaves no partial file).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from engines.base import CancelToken, EngineError
+from engines.batch.jobs import Job
+
+DONE, SKIPPED, FAILED = "done", "skipped", "failed"
+
+
+@dataclass(frozen=True)
+class Options:
+    """What every job of one batch is asked: the operation, its engine and settings."""
+
+    operation: str
+    engine: str | None = None
+    overwrite: bool = False
+    settings: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of one job; ``reason`` is one sentence for skipped and failed ones."""
+
+    photo: str
+    output: str
+    status: str
+    reason: str = ""
+    seconds: float = 0.0
+
+
+_ENGINES: dict[tuple[str, str | None], Any] = {}
+
+
+def _engine(operation: str, name: str | None) -> Any:
+    """The engine instance of this process (loaded on first use, then kept)."""
+    key = (operation, name)
+    if key not in _ENGINES:
+        from engines import registry
+
+        _ENGINES[key] = registry.get(operation, name).load()()
+    return _ENGINES[key]
+
+
+def _remove(photo, job: Job, options: Options,
+            cancel: CancelToken) -> tuple[np.ndarray, np.ndarray]:
+    from engines import imageio
+    from engines.remove.request import RemoveRequest
+
+    mask = imageio.load_mask_alpha(job.sides["mask"], shape=photo.pixels.shape[:2]) > 0.5
+    request = RemoveRequest(photo.pixels, mask, **dict(options.settings))
+    result = _engine("remove", options.engine).run(request, cancel=cancel)
+    return result.image, mask
+
+
+# operation -> (photo, job, options, cancel) -> (result, changed pixels)
+OPERATIONS: dict[str, Callable[..., tuple[np.ndarray, np.ndarray]]] = {"remove": _remove}
+SIDES: dict[str, tuple[str, ...]] = {"remove": ("mask",)}  # side inputs each one needs
+
+
+def process(job: Job, options: Options, cancel: CancelToken | None = None) -> Outcome:
+    """Do ``job``; never raises for what the photo or its files hold."""
+    from engines import imageio
+
+    started = time.perf_counter()
+
+    def outcome(status: str, reason: str = "") -> Outcome:
+        return Outcome(str(job.photo), str(job.output), status, reason,
+                       round(time.perf_counter() - started, 3))
+
+    if job.problem:
+        return outcome(FAILED, job.problem)
+    if job.output.exists() and not options.overwrite:
+        return outcome(SKIPPED, f"{job.output.name} already exists (done by an earlier run)")
+    try:
+        photo = imageio.load_image(job.photo)
+        result, changed = OPERATIONS[options.operation](photo, job, options,
+                                                        cancel or CancelToken())
+        job.output.parent.mkdir(parents=True, exist_ok=True)
+        imageio.save_result(photo, result, job.output, options.overwrite, changed)
+    except EngineError as exc:
+        return outcome(FAILED, exc.message)
+    except OSError as exc:
+        return outcome(FAILED, f"{job.photo.name}: {exc.strerror or 'could not be read'}")
+    return outcome(DONE)
