@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 
@@ -28,7 +29,9 @@ def default_workers() -> int:
 
 
 def _share_cores(threads: int) -> None:
-    """Worker initialiser: this process's share of the cores, for every library."""
+    """Worker initialiser: this process's share of the cores, for every library; Ctrl-C
+    is the main process's to handle (it stops handing out jobs, the running ones end)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     os.environ["OMP_NUM_THREADS"] = str(threads)
     try:
         import cv2
