@@ -47,6 +47,40 @@ def add_commands(commands, common: argparse.ArgumentParser) -> None:
     remove.set_defaults(handler=cmd_batch, sides={"mask": "masks"},
                         settings=("quality", "model", "seed"))
 
+    harmonize = operations.add_parser("harmonize", parents=[common],
+                                      help="harmonize each composite's foreground")
+    harmonize.add_argument("input", metavar="INPUT")
+    harmonize.add_argument("--masks", "-m", required=True, metavar="DIR_OR_FILE",
+                           help="foreground masks (white = object), by name or one for all")
+    harmonize.add_argument("--output", "-o", required=True, metavar="OUTPUT_DIR")
+    harmonize.add_argument("--engine", "-e", metavar="NAME", help="the harmonize engine")
+    harmonize.add_argument("--strength", type=float, default=1.0, help="0–1 (default 1)")
+    _common_batch_options(harmonize)
+    harmonize.set_defaults(handler=cmd_batch, sides={"mask": "masks"}, settings=("strength",))
+
+    translate = operations.add_parser("translate", parents=[common],
+                                      help="translate each photo (horse → zebra)")
+    translate.add_argument("input", metavar="INPUT")
+    translate.add_argument("--output", "-o", required=True, metavar="OUTPUT_DIR")
+    translate.add_argument("--model", metavar="NAME|FILE", help="translation model")
+    translate.add_argument("--tile", action="store_true", help="translate large photos in tiles")
+    translate.add_argument("--engine", "-e", metavar="NAME", help=argparse.SUPPRESS)
+    _common_batch_options(translate)
+    translate.set_defaults(handler=cmd_batch, sides={}, settings=("model", "tile"))
+
+    expression = operations.add_parser("expression", parents=[common],
+                                       help="give each portrait the expression of another")
+    expression.add_argument("input", metavar="INPUT")
+    expression.add_argument("--second", required=True, metavar="DIR_OR_FILE",
+                            help="the portrait whose expression each one takes: one for all, "
+                                 "or a folder with one per portrait by name")
+    expression.add_argument("--output", "-o", required=True, metavar="OUTPUT_DIR")
+    expression.add_argument("--engine", "-e", metavar="NAME", help="the expression engine")
+    expression.add_argument("--strength", type=float, default=1.0, help="0–1 (default 1)")
+    _common_batch_options(expression)
+    expression.set_defaults(handler=cmd_batch, sides={"second": "second"},
+                            settings=("strength",))
+
 
 def _common_batch_options(parser: argparse.ArgumentParser) -> None:
     from engines.batch.pool import default_workers

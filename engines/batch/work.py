@@ -57,7 +57,7 @@ def _engine(operation: str, name: str | None) -> Any:
 
 
 def _remove(photo, job: Job, options: Options,
-            cancel: CancelToken) -> tuple[np.ndarray, np.ndarray]:
+            cancel: CancelToken) -> tuple[np.ndarray, np.ndarray | None]:
     from engines import imageio
     from engines.remove.request import RemoveRequest
 
@@ -67,9 +67,46 @@ def _remove(photo, job: Job, options: Options,
     return result.image, mask
 
 
-# operation -> (photo, job, options, cancel) -> (result, changed pixels)
-OPERATIONS: dict[str, Callable[..., tuple[np.ndarray, np.ndarray]]] = {"remove": _remove}
-SIDES: dict[str, tuple[str, ...]] = {"remove": ("mask",)}  # side inputs each one needs
+def _harmonize(photo, job: Job, options: Options,
+               cancel: CancelToken) -> tuple[np.ndarray, np.ndarray | None]:
+    import cv2
+
+    from engines import imageio
+    from engines.composite import HarmonizeRequest
+
+    h, w = photo.pixels.shape[:2]
+    alpha = imageio.load_mask_alpha(job.sides["mask"])
+    if alpha.shape != (h, w):  # as the harmonize command: masks follow the photo's size
+        alpha = np.clip(cv2.resize(alpha, (w, h), interpolation=cv2.INTER_LINEAR), 0, 1)
+    request = HarmonizeRequest(photo.pixels, alpha, **dict(options.settings))
+    return _engine("harmonize", options.engine).run(request, cancel=cancel).image, None
+
+
+def _translate(photo, job: Job, options: Options,
+               cancel: CancelToken) -> tuple[np.ndarray, np.ndarray | None]:
+    from engines.translate import TranslateRequest
+
+    request = TranslateRequest(photo.pixels, **dict(options.settings))
+    return _engine("translate", options.engine).run(request, cancel=cancel).image, None
+
+
+def _expression(photo, job: Job, options: Options,
+                cancel: CancelToken) -> tuple[np.ndarray, np.ndarray | None]:
+    from engines import imageio
+    from engines.expression.request import ExpressionRequest
+
+    second = imageio.load_image(job.sides["second"]).pixels
+    request = ExpressionRequest(photo.pixels, second, **dict(options.settings))
+    result = _engine("expression", options.engine).run(request, cancel=cancel)
+    return result.image, result.blend_mask > 0
+
+
+# operation -> (photo, job, options, cancel) -> (result, changed pixels or None: those
+# that differ), the same requests and saving as each operation's own command.
+OPERATIONS: dict[str, Callable[..., tuple[np.ndarray, np.ndarray | None]]] = {
+    "remove": _remove, "harmonize": _harmonize, "translate": _translate,
+    "expression": _expression,
+}
 
 
 def process(job: Job, options: Options, cancel: CancelToken | None = None) -> Outcome:

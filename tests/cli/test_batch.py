@@ -100,3 +100,17 @@ def test_refusals_come_before_any_work(shoot, tmp_path, capsys, where, words):
     assert words in capsys.readouterr().err
     assert sorted(p.name for p in photos.iterdir()) == before
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("operation", ["harmonize", "translate"])
+def test_other_operations_write_what_their_commands_write(shoot, tmp_path, operation):
+    photos, masks = shoot
+    out = tmp_path / "out"
+    side = ["--masks", str(masks)] if operation == "harmonize" else []
+    assert main(["batch", operation, str(photos), *side, "-o", str(out), "--workers", "1"]) == 0
+    photo = photos / "img0.png"
+    single = tmp_path / "single.png"
+    extra = ["--mask", str(masks / "img0_mask.png")] if operation == "harmonize" else []
+    assert main([operation, str(photo), *extra, "-o", str(single)]) == 0
+    assert np.array_equal(np.asarray(Image.open(out / "img0.png")),
+                          np.asarray(Image.open(single)))
