@@ -34,7 +34,7 @@ $(VENV)/.installed-app: pyproject.toml | $(BIN)/python
 	@touch $@
 
 $(VENV)/.installed-test: pyproject.toml $(VENV)/.installed-app
-	$(BIN)/python -m pip install --progress-bar off -e '.[test,bench]'
+	$(BIN)/python -m pip install --progress-bar off -e '.[test,bench,ray]'
 	@touch $@
 
 run: $(VENV)/.installed-app

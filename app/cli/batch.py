@@ -91,6 +91,9 @@ def _common_batch_options(parser: argparse.ArgumentParser) -> None:
                         help="redo photos whose output exists (default: skip them)")
     parser.add_argument("--report", metavar="FILE",
                         help="write one row per photo to FILE (.csv or .json)")
+    parser.add_argument("--ray", nargs="?", const="local", metavar="ADDRESS",
+                        help="run on a Ray cluster (ADDRESS such as ray://head:10001; "
+                             "alone: a local Ray on this machine); needs transfigure[ray]")
 
 
 def cmd_batch(args: argparse.Namespace) -> int:
@@ -101,6 +104,10 @@ def cmd_batch(args: argparse.Namespace) -> int:
     from engines.batch.work import Options
 
     entry = engine_entry(args.operation, args.engine)
+    if args.ray is not None:
+        from engines.batch.on_ray import require_ray
+
+        require_ray()  # before any work: say how to install it
     out_dir = Path(args.output)
     if out_dir.exists() and not out_dir.is_dir():
         raise InvalidInput(f"{out_dir} is a file; give a folder for the results.")
@@ -119,8 +126,10 @@ def cmd_batch(args: argparse.Namespace) -> int:
     options = Options(args.operation, entry.name, args.overwrite,
                       {name: getattr(args, name) for name in args.settings})
     workers = min(args.workers, len(jobs))
+    where = ("" if args.ray is None else " on Ray" if args.ray == "local"
+             else f" on the Ray cluster {args.ray}")
     say(f"{len(jobs)} photos, {args.operation} with {entry.name}, {workers} worker"
-        f"{'s' if workers != 1 else ''}; results in {out_dir}.")
+        f"{'s' if workers != 1 else ''}{where}; results in {out_dir}.")
     outcomes = []
     started = time.perf_counter()
 
@@ -130,6 +139,11 @@ def cmd_batch(args: argparse.Namespace) -> int:
             rate = len(outcomes) / max(1e-6, time.perf_counter() - started)
             report(Progress(len(outcomes), len(jobs),
                             f"{Path(outcome.photo).name} {outcome.status} ({rate * 60:.1f}/min)"))
+        if args.ray is not None:
+            from engines.batch.on_ray import run_on_ray
+
+            address = None if args.ray == "local" else args.ray
+            return run_on_ray(jobs, options, address, workers, seen, cancel)
         return run_batch(jobs, options, workers, seen, cancel)
 
     cancelled = False

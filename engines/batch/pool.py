@@ -47,22 +47,27 @@ def _share_cores(threads: int) -> None:
         pass
 
 
-def run_batch(jobs: Sequence[Job], options: Options, workers: int,
-              on_outcome: Callable[[Outcome], None],
-              cancel: CancelToken | None = None) -> list[Outcome]:
-    """Every job's outcome (completion order); ``on_outcome`` sees each as it comes."""
-    cancel = cancel or CancelToken()
-    outcomes: list[Outcome] = []
-    # Jobs that need no work (done by an earlier run, no mask) are answered here: a
-    # resumed batch must not start workers to learn that.
-    waiting = []
+def answer_idle(jobs: Sequence[Job], options: Options, on_outcome: Callable[[Outcome], None]
+                ) -> tuple[list[Outcome], list[Job]]:
+    """(outcomes of the jobs that need no work, the jobs that do): done by an earlier
+    run, or no mask found. A resumed batch must not start workers (or a cluster) to
+    learn that."""
+    outcomes, waiting = [], []
     for job in jobs:
         if job.problem or (job.output.exists() and not options.overwrite):
             outcomes.append(process(job, options))
             on_outcome(outcomes[-1])
         else:
             waiting.append(job)
-    jobs = waiting
+    return outcomes, waiting
+
+
+def run_batch(jobs: Sequence[Job], options: Options, workers: int,
+              on_outcome: Callable[[Outcome], None],
+              cancel: CancelToken | None = None) -> list[Outcome]:
+    """Every job's outcome (completion order); ``on_outcome`` sees each as it comes."""
+    cancel = cancel or CancelToken()
+    outcomes, jobs = answer_idle(jobs, options, on_outcome)
     if workers <= 1 or len(jobs) <= 1:
         for job in jobs:
             cancel.raise_if_set()

@@ -114,3 +114,28 @@ def test_other_operations_write_what_their_commands_write(shoot, tmp_path, opera
     assert main([operation, str(photo), *extra, "-o", str(single)]) == 0
     assert np.array_equal(np.asarray(Image.open(out / "img0.png")),
                           np.asarray(Image.open(single)))
+
+
+def test_ray_runs_the_same_batch_with_the_same_pixels(shoot, tmp_path):
+    """A local Ray cluster (2 CPUs on 127.0.0.1), the same per-photo function."""
+    pytest.importorskip("ray", reason="the ray extra is installed by make test")
+    photos, masks = shoot
+    local, on_ray = tmp_path / "local", tmp_path / "ray"
+    assert main(["batch", "remove", str(photos), "--masks", str(masks), "-o", str(local),
+                 "--workers", "1"]) == 0
+    assert main(["batch", "remove", str(photos), "--masks", str(masks), "-o", str(on_ray),
+                 "--workers", "2", "--ray"]) == 0
+    for name in ("img0.png", "img1.png", "img2.png"):
+        assert (local / name).read_bytes() == (on_ray / name).read_bytes()
+
+
+def test_without_ray_the_option_says_how_to_install_it(shoot, tmp_path, capsys, monkeypatch):
+    import sys
+
+    photos, masks = shoot
+    monkeypatch.setitem(sys.modules, "ray", None)  # as if it were not installed
+    code = main(["batch", "remove", str(photos), "--masks", str(masks), "-o",
+                 str(tmp_path / "out"), "--ray"])
+    assert code == 1
+    assert "pip install 'transfigure[ray]'" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
