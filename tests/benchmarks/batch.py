@@ -1,4 +1,5 @@
-"""Benchmark of ``transfigure batch``: photos per minute with 1 and 2 local workers.
+"""Benchmark of ``transfigure batch``: photos per minute with 1 and 2 local workers and
+through a local Ray cluster.
 
     PYTHONPATH=. .venv/bin/python tests/benchmarks/batch.py [--photos 200] [--workers 1,2]
 
@@ -69,6 +70,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--photos", type=int, default=200)
     parser.add_argument("--workers", default="1,2")
+    parser.add_argument("--no-ray", action="store_true",
+                        help="skip the row through a local Ray cluster (2 CPUs)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
         root = Path(scratch)
@@ -77,12 +80,25 @@ def main() -> int:
         print(f"# Batch Remove: {len(photos)} photos of {SIZE[0]}×{SIZE[1]} ({source}), "
               "5 % hole, default engine\n")
         rows, baseline, digests = [], None, {}
-        for workers in (int(w) for w in args.workers.split(",")):
-            out = root / f"out-{workers}"
+        configs = [(int(w), False) for w in args.workers.split(",")]
+        if not args.no_ray:
+            try:
+                import ray  # noqa: F401
+                configs.append((2, True))
+            except ImportError:
+                print("(Ray is not installed: no Ray row; pip install 'transfigure[ray]')")
+        for workers, on_ray in configs:
+            label = f"{workers} on Ray" if on_ray else str(workers)
+            out = root / f"out-{label.replace(' ', '-')}"
             jobs = plan_jobs(photos, out, {"mask": mask})
             before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
             started = time.perf_counter()
-            if workers == 1:  # in this process, as the command does with --workers 1
+            if on_ray:  # start-up of the local cluster included, as a user waits for it
+                from engines.batch.on_ray import run_on_ray
+
+                outcomes = run_on_ray(jobs, Options("remove"), None, workers, lambda o: None)
+                done = len(outcomes)
+            elif workers == 1:  # in this process, as the command does with --workers 1
                 process(jobs[0], Options("remove"))  # warm-up: imports and the engine
                 started = time.perf_counter()
                 outcomes = run_batch(jobs[1:], Options("remove"), 1, lambda o: None)
@@ -97,9 +113,9 @@ def main() -> int:
             memory = (f"{peak / 2**20:.2f} GiB per worker" if peak > before
                       else "(in this process)")
             failed = sum(o.status == "failed" for o in outcomes)
-            rows.append([str(workers), f"{seconds:.1f}", f"{rate:.1f}",
+            rows.append([label, f"{seconds:.1f}", f"{rate:.1f}",
                          f"{rate / baseline:.2f}×", memory, str(failed)])
-            digests[workers] = digest(out)
+            digests[label] = digest(out)
         headers = ["workers", "seconds", "photos/min", "vs 1 worker", "peak memory", "failed"]
         widths = [max(len(r[i]) for r in [headers, *rows]) for i in range(len(headers))]
         for r in [headers, ["-" * w for w in widths], *rows]:
