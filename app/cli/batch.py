@@ -15,8 +15,7 @@ from pathlib import Path
 
 from app.cli.common import engine_entry, run_engine, seed
 from app.cli.console import EXIT_CANCELLED, EXIT_ERROR, EXIT_OK, say
-
-QUALITIES = ("fast", "balanced", "best")
+from app.cli.remove import QUALITIES
 
 
 def add_commands(commands, common: argparse.ArgumentParser) -> None:
