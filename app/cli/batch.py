@@ -15,6 +15,7 @@ from pathlib import Path
 
 from app.cli.common import engine_entry, run_engine, seed
 from app.cli.console import EXIT_CANCELLED, EXIT_ERROR, EXIT_OK, say
+from app.cli.progress_bar import format_elapsed
 from app.cli.remove import QUALITIES
 
 
@@ -136,8 +137,10 @@ def cmd_batch(args: argparse.Namespace) -> int:
         def seen(outcome) -> None:
             outcomes.append(outcome)
             rate = len(outcomes) / max(1e-6, time.perf_counter() - started)
+            left = (len(jobs) - len(outcomes)) / rate
             report(Progress(len(outcomes), len(jobs),
-                            f"{Path(outcome.photo).name} {outcome.status} ({rate * 60:.1f}/min)"))
+                            f"{Path(outcome.photo).name} {outcome.status} "
+                            f"({rate * 60:.1f}/min, about {format_elapsed(left)} left)"))
         if args.ray is not None:
             from engines.batch.on_ray import run_on_ray
 
