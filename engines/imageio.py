@@ -167,8 +167,9 @@ def load_image(path: str | os.PathLike[str], max_pixels: int | None = None) -> L
     file = Path(path)
     limit = _pixel_limit(max_pixels)
     _check_readable(file)
-    _enable_heif(file)
-    float_tiff = _float_colour_tiff(file)
+    head = _file_head(file)
+    _enable_heif(file, head)
+    float_tiff = _float_colour_tiff(file) if head[:2] in (b"II", b"MM") else None
     if float_tiff is not None:
         return _load_float_tiff(file, limit, *float_tiff)
     with _open_pil(file, limit) as im:
@@ -272,14 +273,19 @@ def _unreadable(file: Path, exc: BaseException) -> InvalidInput:
 _HEIF_BRANDS = (b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1")
 
 
-def _enable_heif(file: Path) -> None:
-    """Teach Pillow HEIC/HEIF (iPhone photos) through pillow-heif, only when one is opened:
-    the plug-in costs a tenth of a second to import, which most sessions never need."""
+def _file_head(file: Path) -> bytes:
+    """The first bytes of the file, where its format says what it is (b"" if unreadable:
+    ``_open_pil`` then says why)."""
     try:
         with open(file, "rb") as fh:
-            head = fh.read(12)
+            return fh.read(12)
     except OSError:
-        return  # _open_pil says why the file cannot be read
+        return b""
+
+
+def _enable_heif(file: Path, head: bytes) -> None:
+    """Teach Pillow HEIC/HEIF (iPhone photos) through pillow-heif, only when one is opened:
+    the plug-in costs a tenth of a second to import, which most sessions never need."""
     if head[4:8] != b"ftyp" or head[8:12] not in _HEIF_BRANDS:
         return
     try:
@@ -337,18 +343,14 @@ def _load_float_tiff(
     """A floating-point colour TIFF (scientific and HDR exports) at 16 bits per channel."""
     if limit is not None and width * height > limit:
         raise _too_large(file, width * height, limit)
-    data = np.fromfile(file, dtype=np.uint8)
-    with contextlib.suppress(ValueError, struct.error):
-        _reset_orientation(memoryview(data))
     try:
-        values = cv2.imdecode(data, cv2.IMREAD_UNCHANGED | cv2.IMREAD_ANYDEPTH)
-    except cv2.error as exc:
+        rgb, alpha, _ = _decode_cv2(file, is_tiff=True)
+    except (ValueError, cv2.error) as exc:
         raise _unreadable(file, exc) from exc
-    if values is None or values.ndim != 3 or values.dtype.kind != "f":
-        raise _unreadable(file, ValueError("OpenCV could not decode the floating-point TIFF"))
-    clipped = bool(np.any(values < 0.0) or np.any(values > 1.0) or np.isnan(values).any())
-    rgb = _orient(values[..., 2::-1], orientation)
-    alpha = _orient(values[..., 3], orientation) if values.shape[2] >= 4 else None
+    clipped = any(bool(np.any(a < 0.0) or np.any(a > 1.0) or np.isnan(a).any())
+                  for a in (rgb, alpha) if a is not None)
+    rgb = _orient(rgb, orientation)
+    alpha = None if alpha is None else _orient(alpha, orientation)
     note = (f"{file.name} holds 32-bit floating-point samples (0 black, 1 white); a result "
             "is saved with 16 bits per channel" + (
                 ", and values outside 0–1 (HDR highlights, negatives) were clipped."
