@@ -56,11 +56,10 @@ register(
 def _neural_patch_check():
     """Needs torchvision's ImageNet VGG-19 from the weights store, unless development asks
     for the labelled random one (``TRANSFIGURE_RANDOM_VGG=1``)."""
-    import os
-
     from engines.registry import needs_weights
+    from engines.remove.neural_patch import random_vgg_requested
 
-    if os.environ.get("TRANSFIGURE_RANDOM_VGG") == "1":
+    if random_vgg_requested():
         return needs_modules("torch")()
     return needs_weights("vgg19")()
 

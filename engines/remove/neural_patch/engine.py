@@ -13,21 +13,19 @@ outside the mask are the photo's own, bit for bit.
 
 from __future__ import annotations
 
-import os
-
 import cv2
 import numpy as np
 
 from engines.base import CancelToken, Engine, Progress, Report
 from engines.crop import Crop
 from engines.remove.generator.predict import context_crop, merge_overlapping
+from engines.remove.neural_patch import random_vgg_requested
 from engines.remove.neural_patch.synthesis import Iteration, SynthesisSettings, synthesize
 from engines.remove.neural_patch.vgg import load_texture_network
 from engines.remove.request import RemoveRequest, RemoveResult
 
 WORK_SIDE = 512  # the crop's long side for the optimisation (the thesis's photo size)
 HOLE_SHARE = 0.25  # the hole's share of its crop (256² of 512²)
-RANDOM_VGG_ENV = "TRANSFIGURE_RANDOM_VGG"  # "1": development texture network (labelled)
 
 
 class NeuralPatchEngine(Engine[RemoveRequest, RemoveResult]):
@@ -39,8 +37,7 @@ class NeuralPatchEngine(Engine[RemoveRequest, RemoveResult]):
                  settings: SynthesisSettings | None = None) -> None:
         """``random_vgg``: use the fixed random VGG-19 (development and tests; every
         result says so); None reads ``TRANSFIGURE_RANDOM_VGG``."""
-        self.random_vgg = (os.environ.get(RANDOM_VGG_ENV) == "1" if random_vgg is None
-                           else random_vgg)
+        self.random_vgg = random_vgg_requested() if random_vgg is None else random_vgg
         self.settings = settings or SynthesisSettings()
 
     def compute(self, request: RemoveRequest, device: str, report: Report,
@@ -82,8 +79,7 @@ class NeuralPatchEngine(Engine[RemoveRequest, RemoveResult]):
             if scale < 1.0:
                 synthesised = _refine(request, device, pixels, hole, synthesised, cancel)
             region = result[crop.slices]
-            region[hole] = synthesised[hole] if synthesised.shape[:2] == hole.shape else \
-                cv2.resize(synthesised, hole.shape[::-1], interpolation=cv2.INTER_CUBIC)[hole]
+            region[hole] = synthesised[hole]
             report(Progress(done + per_crop, total, "Hole filled", region.copy(), crop.box))
         return RemoveResult(result, notes="; ".join(notes))
 

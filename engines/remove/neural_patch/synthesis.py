@@ -37,7 +37,7 @@ import torch
 import torch.nn.functional as F
 
 from engines.base import CancelToken
-from engines.remove.neural_patch.vgg import IMAGENET_STD, TextureNetwork
+from engines.remove.neural_patch.vgg import IMAGENET_STD, TextureNetwork, feature_size
 
 FEATURE_GAIN = 255.0 * float(np.mean(IMAGENET_STD))
 PIXEL_UNIT = 1.0
@@ -212,10 +212,9 @@ def _solve_scale(
     inside = _to_tensor(hole[rows, cols].astype(np.float32), device)
     goal = _to_tensor(target[rows, cols], device)
     pixels = _to_tensor(start[rows, cols], device).requires_grad_(True)
-    with torch.no_grad():
-        window_taps = network(known + inside * pixels)
-    queries = {name: torch.nonzero(_feature_hole(inside, f.shape[-2:]).flatten()).flatten()
-               for name, f in window_taps.items()}
+    window_size = (int(inside.shape[-2]), int(inside.shape[-1]))
+    queries = {name: torch.nonzero(_feature_hole(inside, feature_size(window_size, name))
+                                   .flatten()).flatten() for name in network.layers}
     optimizer = torch.optim.LBFGS([pixels], lr=1.0, max_iter=1, history_size=10)
     terms: dict[str, float] = {}
     half = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(settings.precision)

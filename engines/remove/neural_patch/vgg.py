@@ -67,6 +67,19 @@ class TextureNetwork(nn.Module):
         return taps
 
 
+def feature_size(size: tuple[int, int], layer: str) -> tuple[int, int]:
+    """(h, w) of ``layer``'s feature map for an image of ``size``: each max-pool before
+    it halves the sides, rounding down (known without running the network)."""
+    modules = 0
+    pools = 0
+    for item in VGG19_PLAN:
+        if modules >= VGG19_TAPS[layer]:
+            break
+        pools += item == "M"
+        modules += 1 if item == "M" else 2
+    return size[0] >> pools, size[1] >> pools
+
+
 def imagenet_network(state: Mapping[str, torch.Tensor],
                      layers: tuple[str, ...] = TEXTURE_LAYERS) -> TextureNetwork:
     """The trunk with torchvision's ImageNet weights (``features.N.*`` keys of vgg19)."""
