@@ -239,6 +239,19 @@ def load_mask_alpha(
     return img.pixels @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
 
 
+def load_foreground_alpha(path: str | os.PathLike[str], shape: tuple[int, int]) -> np.ndarray:
+    """A composite's foreground mask as alpha at the photo's ``shape`` (h, w).
+
+    Unlike a hole, a foreground mask is often saved at another size than the composite
+    (a thumbnail-sized matte): it is scaled to the photo, keeping its soft edge.
+    """
+    alpha = load_mask_alpha(path)
+    h, w = shape[:2]
+    if alpha.shape != (h, w):
+        alpha = np.clip(cv2.resize(alpha, (w, h), interpolation=cv2.INTER_LINEAR), 0, 1)
+    return alpha
+
+
 def _pixel_limit(max_pixels: int | None) -> int | None:
     """Argument, then environment, then default; a non-positive value lifts the limit."""
     if max_pixels is None:

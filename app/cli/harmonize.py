@@ -72,9 +72,6 @@ def add_commands(commands, common: argparse.ArgumentParser) -> None:
 
 
 def cmd_harmonize(args: argparse.Namespace) -> int:
-    import cv2
-    import numpy as np
-
     from engines import imageio
     from engines.composite import HarmonizeRequest
 
@@ -82,10 +79,7 @@ def cmd_harmonize(args: argparse.Namespace) -> int:
     source, target = Path(args.composite), Path(args.output)
     check_output(target, [source, Path(args.mask)], args.overwrite)
     photo = imageio.load_image(source)
-    h, w = photo.pixels.shape[:2]
-    alpha = imageio.load_mask_alpha(args.mask)
-    if alpha.shape != (h, w):  # masks are often saved at another size: follow the photo
-        alpha = np.clip(cv2.resize(alpha, (w, h), interpolation=cv2.INTER_LINEAR), 0, 1)
+    alpha = imageio.load_foreground_alpha(args.mask, photo.pixels.shape[:2])
     request = HarmonizeRequest(photo.pixels, alpha, strength=args.strength)
     result, shown = run_request(entry.name, entry.load()(), request)
     written = save_changed(photo, result.image, target, args.overwrite)

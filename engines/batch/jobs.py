@@ -69,6 +69,7 @@ def plan_jobs(photos: Sequence[Path], out_dir: Path,
         if not where.exists():
             raise InvalidInput(f"Could not find the {label} {where}.")
     root = _common_root(photos)
+    indexes = {label: _side_index(where) for label, where in sides.items() if where.is_dir()}
     jobs = []
     for photo in photos:
         try:
@@ -78,7 +79,7 @@ def plan_jobs(photos: Sequence[Path], out_dir: Path,
         found: dict[str, Path] = {}
         problem = ""
         for label, where in sides.items():
-            match = where if where.is_file() else _by_stem(where, photo.stem)
+            match = indexes[label].get(photo.stem) if label in indexes else where
             if match is None:
                 problem = (f"no {label} for {photo.name} in {where} (looked for "
                            f"{photo.stem}.png, {photo.stem}_mask.png, …)")
@@ -100,10 +101,22 @@ def _common_root(photos: Sequence[Path]) -> Path:
     return common
 
 
-def _by_stem(folder: Path, stem: str) -> Path | None:
-    for suffix in SIDE_SUFFIXES:
-        for extension in SUPPORTED_LOAD_EXTENSIONS:
-            candidate = folder / f"{stem}{suffix}{extension}"
-            if candidate.is_file():
-                return candidate
-    return None
+def _side_index(folder: Path) -> dict[str, Path]:
+    """Photo stem → its side file in ``folder``, listed once for the whole batch (not a
+    dozen existence checks per photo). Where several would do, the plainest name wins
+    (``beach.png`` before ``beach_mask.png``), then the earlier extension in
+    SUPPORTED_LOAD_EXTENSIONS."""
+    rank = {extension: i for i, extension in enumerate(SUPPORTED_LOAD_EXTENSIONS)}
+    chosen: dict[str, tuple[tuple[int, int], Path]] = {}
+    for path in folder.iterdir():
+        if path.suffix not in rank or not path.is_file():
+            continue
+        name = path.name[: -len(path.suffix)]
+        for order, suffix in enumerate(SIDE_SUFFIXES):
+            if suffix and not name.endswith(suffix):
+                continue
+            stem = name[: len(name) - len(suffix)]
+            key = (order, rank[path.suffix])
+            if stem not in chosen or key < chosen[stem][0]:
+                chosen[stem] = (key, path)
+    return {stem: path for stem, (_, path) in chosen.items()}

@@ -69,15 +69,10 @@ def _remove(photo, job: Job, options: Options,
 
 def _harmonize(photo, job: Job, options: Options,
                cancel: CancelToken) -> tuple[np.ndarray, np.ndarray | None]:
-    import cv2
-
     from engines import imageio
     from engines.composite import HarmonizeRequest
 
-    h, w = photo.pixels.shape[:2]
-    alpha = imageio.load_mask_alpha(job.sides["mask"])
-    if alpha.shape != (h, w):  # as the harmonize command: masks follow the photo's size
-        alpha = np.clip(cv2.resize(alpha, (w, h), interpolation=cv2.INTER_LINEAR), 0, 1)
+    alpha = imageio.load_foreground_alpha(job.sides["mask"], photo.pixels.shape[:2])
     request = HarmonizeRequest(photo.pixels, alpha, **dict(options.settings))
     return _engine("harmonize", options.engine).run(request, cancel=cancel).image, None
 
