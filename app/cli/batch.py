@@ -117,7 +117,8 @@ def cmd_batch(args: argparse.Namespace) -> int:
     if report_path is not None:
         check_report_path(report_path)
     photos = collect_photos(args.input)
-    if any(p.resolve().parent == out_dir.resolve() for p in photos):
+    out_folder = out_dir.resolve()
+    if any(p.resolve().parent == out_folder for p in photos):
         raise InvalidInput(f"{out_dir} holds the photos themselves; give another folder, "
                            "so that no result can replace a photo.")
     sides = {label: Path(getattr(args, option)) for label, option in args.sides.items()}

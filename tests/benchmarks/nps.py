@@ -63,7 +63,7 @@ def vgg_label() -> tuple[bool, str]:
 
 
 def run_case(name: str, device: str, precision: str, iterations: int,
-             random_vgg: bool) -> tuple[list[str], np.ndarray, dict]:
+             random_vgg: bool) -> tuple[list[str], np.ndarray]:
     import torch
 
     (w, h), (hw, hh) = CASES[name]
@@ -107,10 +107,10 @@ def run_case(name: str, device: str, precision: str, iterations: int,
                        for k, v in per_scale.items())
     row = [name, f"{w}×{h}", source, device, precision, f"{total:.1f}", f"{first:.2f}",
            f"{first_iteration:.2f}", scales, peak]
-    return row, result.image[mask], {"seconds": total}
+    return row, result.image[mask]
 
 
-def isolated(*args) -> tuple[list[str], np.ndarray, dict]:
+def isolated(*args) -> tuple[list[str], np.ndarray]:
     """``run_case`` in a fresh process, so that the peak resident size it reports is its
     own and not that of a case run before it."""
     import multiprocessing
@@ -144,7 +144,7 @@ def main() -> int:
             for precision in args.precisions.split(","):
                 if precision != "fp32" and device != "cuda":
                     continue
-                row, hole, _ = isolated(case, device, precision, args.iterations, random_vgg)
+                row, hole = isolated(case, device, precision, args.iterations, random_vgg)
                 if precision == "fp32":
                     reference = hole
                 elif reference is not None:

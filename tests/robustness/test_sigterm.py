@@ -20,13 +20,19 @@ ROOT = Path(__file__).resolve().parents[2]
 cli_main = importlib.import_module("app.cli.main")  # the module; app.cli.main is a function
 
 
+def photo_with_hole(photo: Path, mask: Path, size: tuple[int, int],
+                    hole: tuple[slice, slice], seed: int) -> None:
+    """A random photo of ``size`` (h, w) and a mask white over ``hole``."""
+    rng = np.random.default_rng(seed)
+    Image.fromarray((rng.random((*size, 3)) * 255).astype(np.uint8)).save(photo)
+    pixels = np.zeros(size, np.uint8)
+    pixels[hole] = 255
+    Image.fromarray(pixels).save(mask)
+
+
 def test_sigterm_during_the_save_leaves_no_temporary_file(tmp_path, monkeypatch, capsys):
     photo, mask = tmp_path / "photo.png", tmp_path / "mask.png"
-    rng = np.random.default_rng(1)
-    Image.fromarray((rng.random((60, 80, 3)) * 255).astype(np.uint8)).save(photo)
-    hole = np.zeros((60, 80), np.uint8)
-    hole[20:40, 30:50] = 255
-    Image.fromarray(hole).save(mask)
+    photo_with_hole(photo, mask, (60, 80), (slice(20, 40), slice(30, 50)), seed=1)
     real_encode = imageio._encode
 
     def terminated_mid_write(out, *args):
@@ -45,11 +51,7 @@ def test_sigterm_during_the_save_leaves_no_temporary_file(tmp_path, monkeypatch,
 
 def test_sigterm_during_the_fill_stops_the_process_cleanly(tmp_path):
     photo, mask = tmp_path / "big.png", tmp_path / "mask.png"
-    rng = np.random.default_rng(2)
-    Image.fromarray((rng.random((1500, 2000, 3)) * 255).astype(np.uint8)).save(photo)
-    hole = np.zeros((1500, 2000), np.uint8)
-    hole[400:1100, 600:1400] = 255
-    Image.fromarray(hole).save(mask)
+    photo_with_hole(photo, mask, (1500, 2000), (slice(400, 1100), slice(600, 1400)), seed=2)
     env = dict(os.environ, PYTHONPATH=str(ROOT), TRANSFIGURE_DEVICE="cpu")
     process = subprocess.Popen(
         [sys.executable, "-m", "app", "remove", str(photo), "--mask", str(mask), "-o",
