@@ -79,6 +79,8 @@ def run_on_ray(jobs: Sequence[Job], options: Options, address: str | None, worke
         ray.init(address=address or None, num_cpus=None if address else workers,
                  include_dashboard=False, log_to_driver=False, ignore_reinit_error=True)
     try:
+        # Arrow cannot type a column of empty dicts (translate has no side input): a
+        # placeholder entry stands in, and the actor drops entries without a path.
         items = [{"photo": str(j.photo), "output": str(j.output),
                   "sides": {k: str(v) for k, v in j.sides.items()} or {"": ""},
                   "problem": j.problem} for j in jobs]
