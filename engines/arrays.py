@@ -70,6 +70,9 @@ class NumpyOps:
     def exp(self, a: np.ndarray) -> np.ndarray:
         return np.exp(a)
 
+    def rint(self, a: np.ndarray) -> np.ndarray:
+        return np.rint(a)
+
     def quantile(self, a: np.ndarray, q: float) -> float:
         return float(np.quantile(a, q)) if a.size else 0.0
 
@@ -178,6 +181,9 @@ class TorchOps:
 
     def exp(self, a: Array) -> Array:
         return a.exp()
+
+    def rint(self, a: Array) -> Array:
+        return self.torch.round(a)
 
     def quantile(self, a: Array, q: float) -> float:
         if a.numel() == 0:

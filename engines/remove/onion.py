@@ -9,6 +9,8 @@ and continues edges into the hole.
 
 from __future__ import annotations
 
+import math
+
 import cv2
 import numpy as np
 
@@ -42,10 +44,16 @@ def onion_fill(
         pick = rng.choice(sy.size, limit, replace=False)
         sy, sx = sy[pick], sx[pick]
     dy, dx = np.mgrid[-r : r + 1, -r : r + 1]
-    sources = image[sy[:, None, None] + dy, sx[:, None, None] + dx].reshape(sy.size, -1)
+    # The search compares an integer view of the photo, coarse enough that every sum of
+    # products in the distances below stays under 2²⁴: exact in float32, so the GEMM's
+    # thread count cannot change which source wins (and the fill). The copies are of
+    # the photo's own pixels.
+    levels = min(255.0, math.floor(math.sqrt(2**23 / (3 * patch * patch))))
+    view = np.rint(np.clip(image, 0.0, 1.0) * levels).astype(np.float32)
+    sources = view[sy[:, None, None] + dy, sx[:, None, None] + dx].reshape(sy.size, -1)
     sources_sq = np.ascontiguousarray(sources * sources)
 
-    est = image.copy()
+    est = view.copy()
     est[hole] = 0.0
     origin = np.full((h, w, 2), -1, np.int64)
     filled = ~hole
@@ -79,8 +87,10 @@ def onion_fill(
             best = np.argmin(dist / np.maximum(known.sum(1, keepdims=True), 1.0), axis=1)
             oy = qy[part] - cy[part] + sy[best]
             ox = qx[part] - cx[part] + sx[best]
-            est[qy[part], qx[part]] = image[oy, ox]
+            est[qy[part], qx[part]] = view[oy, ox]
             origin[qy[part], qx[part], 0] = oy
             origin[qy[part], qx[part], 1] = ox
         filled[qy, qx] = True
-    return est, origin
+    fill = image.copy()
+    fill[hole] = image[origin[hole][:, 0], origin[hole][:, 1]]
+    return fill, origin

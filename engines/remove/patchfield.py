@@ -28,6 +28,46 @@ _INF = 3.0e38
 VOTE_PERCENTILE = 0.25  # the patch-distance percentile that sets the voting kernel's width
 
 
+# Patch features are computed from an 8-bit view of the patches with integer-valued
+# filters, so every product and partial sum is an integer below 2²⁴: exact in float32,
+# whatever order OpenCV's or the BLAS's threads add them in (``Projection`` says why).
+_LEVELS = 255.0
+_EXACT_SUM = float(2**23)  # 2²⁴ halved: room for the filters' rounding
+
+
+class Projection:
+    """Patch-projection filters applied in exact integer arithmetic.
+
+    Float sums depend on their order, and OpenCV's filtering and GEMM split them by
+    thread count; a last-bit difference in one distance flips a tie between two
+    candidate patches, and the fill differs. So the same photo came out differently
+    from a one-thread batch worker than from the command on two cores. Rounding the
+    patches to 8 bits and each filter to an integer multiple of its own step makes
+    every sum exact; one multiplication per dimension brings the features back to the
+    float filters' scale.
+    """
+
+    def __init__(self, kernels: np.ndarray) -> None:
+        weight = np.abs(kernels).reshape(kernels.shape[0], -1).sum(1).astype(np.float64)
+        steps = np.maximum(np.floor(_EXACT_SUM / (_LEVELS * np.maximum(weight, 1e-12))), 1.0)
+        self.kernels = np.rint(kernels * steps[:, None, None, None]).astype(np.float32)
+        self.back = (1.0 / (steps * _LEVELS)).astype(np.float32)
+
+    def correlate(self, ops: Ops, image: Array) -> Array:
+        """Every pixel's projected patch (H, W, D): ``ops.correlate`` done exactly."""
+        return ops.correlate(_eight_bit(ops, image), self.kernels) * ops.asarray(self.back)
+
+    def project(self, ops: Ops, image: Array, ys: Array, xs: Array, last: int = 0) -> Array:
+        """The projected patches at the listed pixels (N, D), or their ``last`` features."""
+        kernels, back = (self.kernels[-last:], self.back[-last:]) if last else (
+            self.kernels, self.back)
+        return ops.project_patches(_eight_bit(ops, image), ys, xs, kernels) * ops.asarray(back)
+
+
+def _eight_bit(ops: Ops, image: Array) -> Array:
+    return ops.rint(ops.clip(image, 0, 1) * _LEVELS)
+
+
 class PatchField:
     """Targets, sources and the current target→source pointers of one image level.
 
@@ -90,11 +130,12 @@ class PatchField:
         if self.guide_weight > 0:  # three more features: the patch's mean colour, × √w
             self.kernels = np.concatenate(
                 [self.kernels, math.sqrt(self.guide_weight) * mean_kernels(patch)])
-        feats = ops.correlate(self._window_image(), self.kernels)  # whole: reshaping is free
+        self._projection = Projection(self.kernels)
+        feats = self._projection.correlate(ops, self._window_image())  # whole: reshape is free
         self._win_w = wx1 - wx0 + 2 * r
         self._feats = feats.reshape(-1, feats.shape[-1])
         self._guide_feats = (
-            ops.project_patches(guide, self.ty, self.tx, self.kernels[-3:])
+            self._projection.project(ops, guide, self.ty, self.tx, last=3)
             if self.guide_weight > 0 else None)
         self._target_feats = self._with_guide(
             ops.take_rows(self._feats, self._win_lin(self.ty, self.tx)))
@@ -117,10 +158,10 @@ class PatchField:
         ty1, tx1 = int(self.ty.max()) + 1, int(self.tx.max()) + 1
         if self.count < 0.25 * (ty1 - ty0) * (tx1 - tx0):
             self._target_feats = self._with_guide(
-                ops.project_patches(self.image, self.ty, self.tx, self.kernels))
+                self._projection.project(ops, self.image, self.ty, self.tx))
             return
         sub = self.image[ty0 - r : ty1 + r, tx0 - r : tx1 + r]
-        feats = ops.correlate(sub, self.kernels)[r:-r, r:-r]
+        feats = self._projection.correlate(ops, sub)[r:-r, r:-r]
         flat = feats.reshape(-1, feats.shape[-1])
         self._target_feats = self._with_guide(
             ops.take_rows(flat, (self.ty - ty0) * (tx1 - tx0) + self.tx - tx0))
@@ -318,8 +359,13 @@ def fit_projection(
     xx = np.clip(xs[pick][:, None, None] + dx, 0, w - 1)
     patches = image[yy, xx].transpose(0, 3, 1, 2).reshape(pick.size, -1).astype(np.float32)
     patches -= patches.mean(axis=0)
-    values, vectors = np.linalg.eigh(cv2.mulTransposed(patches, True).astype(np.float64))
-    values, vectors = np.maximum(values[::-1], 0.0), vectors[:, ::-1].T
+    # Both steps are single-threaded on purpose: OpenCV's and OpenBLAS's products and
+    # LAPACK's eigh split their sums by thread count, and a last-bit difference here
+    # picks other components, so a batch worker on one thread filled differently from
+    # the same command on two. einsum's own loop and OpenCV's Jacobi eigen have one order.
+    patches64 = patches.astype(np.float64)
+    _, values, vectors = cv2.eigen(np.einsum("ni,nj->ij", patches64, patches64))
+    values = np.maximum(values[:, 0], 0.0)  # descending, one vector per row of vectors
     total = max(values.sum(), 1e-12)
     dims = int(np.searchsorted(np.cumsum(values) / total, keep) + 1)
     dims = max(min(max_dims, 8), min(max_dims, dims))

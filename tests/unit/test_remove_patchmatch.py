@@ -9,7 +9,9 @@ import cv2
 import numpy as np
 import pytest
 
+from engines.arrays import NumpyOps
 from engines.base import Cancelled, CancelToken, InvalidInput, Progress
+from engines.remove.patchfield import Projection, fit_projection
 from engines.remove.patchmatch import PatchMatchEngine
 from engines.remove.planning import plan_crops
 from engines.remove.request import RemoveRequest
@@ -190,3 +192,30 @@ def test_holes_touching_the_edges_and_corners_are_filled(texture):
     for region in (np.s_[:12, :20], np.s_[h - 9 :, 60:100], np.s_[50:80, w - 5 :]):
         assert result[region].std() > 0.6 * texture[region].std()
     assert psnr_in(result, texture, mask) >= 15.0
+
+
+def test_patch_features_do_not_depend_on_how_their_sums_are_split():
+    """The same photo must fill the same in a one-thread batch worker and on all cores.
+
+    Filtering and GEMM add a patch's products in different orders (and OpenCV splits
+    them by thread count); in float arithmetic the two disagree in the last bits, which
+    is enough to flip which of two candidate patches wins. The features are exact, so
+    both routes, on one thread or several, give the very same numbers.
+    """
+    image = noise_texture(160, 200, 3, (0.4, 0.5, 0.3))
+    hole = np.zeros(image.shape[:2], bool)
+    hole[60:100, 70:130] = True
+    projection = Projection(fit_projection(image, hole, 7))
+    ops = NumpyOps(0)
+    ys, xs = (a + 3 for a in np.nonzero(np.ones((154, 194), bool)))
+    threads = cv2.getNumThreads()
+    try:
+        cv2.setNumThreads(1)
+        one_thread = projection.correlate(ops, image)[ys, xs]
+    finally:
+        cv2.setNumThreads(threads)
+    by_filtering = projection.correlate(ops, image)[ys, xs]
+    by_gemm = projection.project(ops, image, ys, xs)
+    assert np.array_equal(by_filtering, by_gemm)
+    assert np.array_equal(one_thread, by_filtering)
+    assert np.abs(by_filtering).max() > 0.1  # features that carry the patches
