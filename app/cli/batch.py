@@ -14,9 +14,11 @@ import time
 from pathlib import Path
 
 from app.cli.common import engine_entry, run_engine, seed
+from app.cli.composite import parse_at, parse_box
 from app.cli.console import EXIT_CANCELLED, EXIT_ERROR, EXIT_OK, say
 from app.cli.progress_bar import format_elapsed
 from app.cli.remove import QUALITIES
+from engines.composite.request import PASTE_HARMONIZER
 
 
 def add_commands(commands, common: argparse.ArgumentParser) -> None:
@@ -81,6 +83,44 @@ def add_commands(commands, common: argparse.ArgumentParser) -> None:
     expression.set_defaults(handler=cmd_batch, sides={"second": "second"},
                             settings=("strength",))
 
+    composite = operations.add_parser(
+        "composite", parents=[common],
+        help="put the object in a guide photo's box into each photo (see 'transfigure "
+             "composite')")
+    composite.add_argument("input", metavar="INPUT", help="the photos the object goes into")
+    composite.add_argument("--guide", required=True, metavar="DIR_OR_FILE",
+                           help="the photo the object comes from: one for all, or a folder "
+                                "with one per photo by name")
+    composite.add_argument("--box", required=True, type=parse_box, metavar="x,y,w,h",
+                           help="the box around the object in the guide (pixels)")
+    composite.add_argument("--at", required=True, type=parse_at, metavar="x,y[,scale]",
+                           help="where the box's top-left corner lands in each photo, and "
+                                "its scale (default 1)")
+    composite.add_argument("--guide-mask", metavar="DIR_OR_FILE",
+                           help="the object's mask in the guide (white = object), one for all "
+                                "or by name, instead of segmenting the box")
+    composite.add_argument("--output", "-o", required=True, metavar="OUTPUT_DIR")
+    composite.add_argument("--segment", metavar="NAME", help="segmentation engine")
+    composite.add_argument("--harmonize", default=PASTE_HARMONIZER, metavar="NAME",
+                           help=f"reinhard, poisson, edge, net or none (default "
+                                f"{PASTE_HARMONIZER})")
+    composite.add_argument("--strength", type=float, default=1.0,
+                           help="harmonization strength 0–1 (default 1)")
+    composite.add_argument("--keep-light", action="store_true",
+                           help="keep the guide photo's exposure and white balance")
+    composite.add_argument("--paste-box", action="store_true",
+                           help="replace everything under the box, not only the object")
+    composite.add_argument("--flip", action="store_true", help="mirror the object left-right")
+    composite.add_argument("--feather", type=float, default=2.0,
+                           help="soft edge of the object in pixels (default 2)")
+    composite.add_argument("--seed", type=seed, default=0)
+    composite.add_argument("--engine", "-e", metavar="NAME", help=argparse.SUPPRESS)
+    _common_batch_options(composite)
+    composite.set_defaults(handler=cmd_batch,
+                           sides={"guide": "guide", "guide mask": "guide_mask"},
+                           settings=("box", "at", "flip", "segment", "keep_light",
+                                     "harmonize", "strength", "paste_box", "feather", "seed"))
+
 
 def _common_batch_options(parser: argparse.ArgumentParser) -> None:
     from engines.batch.pool import default_workers
@@ -89,6 +129,10 @@ def _common_batch_options(parser: argparse.ArgumentParser) -> None:
                         help=f"worker processes (default: {default_workers()}, one per core)")
     parser.add_argument("--overwrite", action="store_true",
                         help="redo photos whose output exists (default: skip them)")
+    parser.add_argument("--memory", type=float, metavar="GB",
+                        help="most memory each worker may hold; a photo that needs more "
+                             "fails alone (default: 85%% of the free memory, shared among "
+                             "the workers)")
     parser.add_argument("--report", metavar="FILE",
                         help="write one row per photo to FILE (.csv or .json)")
     parser.add_argument("--ray", nargs="?", const="local", metavar="ADDRESS",
@@ -104,6 +148,10 @@ def cmd_batch(args: argparse.Namespace) -> int:
     from engines.batch.work import Options
 
     entry = engine_entry(args.operation, args.engine)
+    if getattr(args, "harmonize", "none") != "none":  # composite: a typo fails now, not per photo
+        engine_entry("harmonize", args.harmonize)
+    if getattr(args, "segment", None) is not None:
+        engine_entry("segment", args.segment)
     if args.ray is not None:
         from engines.batch.on_ray import require_ray
 
@@ -113,6 +161,8 @@ def cmd_batch(args: argparse.Namespace) -> int:
         raise InvalidInput(f"{out_dir} is a file; give a folder for the results.")
     if args.workers < 1:
         raise InvalidInput(f"--workers must be 1 or more, not {args.workers}.")
+    if args.memory is not None and args.memory <= 0:
+        raise InvalidInput(f"--memory must be more than 0 GB, not {args.memory:g}.")
     report_path = Path(args.report) if args.report else None
     if report_path is not None:
         check_report_path(report_path)
@@ -121,12 +171,14 @@ def cmd_batch(args: argparse.Namespace) -> int:
     if any(p.resolve().parent == out_folder for p in photos):
         raise InvalidInput(f"{out_dir} holds the photos themselves; give another folder, "
                            "so that no result can replace a photo.")
-    sides = {label: Path(getattr(args, option)) for label, option in args.sides.items()}
+    sides = {label: Path(getattr(args, option)) for label, option in args.sides.items()
+             if getattr(args, option) is not None}  # optional ones not given
     jobs = plan_jobs(photos, out_dir, sides)
     out_dir.mkdir(parents=True, exist_ok=True)
     options = Options(args.operation, entry.name, args.overwrite,
                       {name: getattr(args, name) for name in args.settings})
     workers = min(args.workers, len(jobs))
+    memory_mb = _memory_per_worker(args, workers)
     where = ("" if args.ray is None else " on Ray" if args.ray == "local"
              else f" on the Ray cluster {args.ray}")
     say(f"{len(jobs)} photos, {args.operation} with {entry.name}, {workers} worker"
@@ -146,8 +198,9 @@ def cmd_batch(args: argparse.Namespace) -> int:
             from engines.batch.on_ray import run_on_ray
 
             address = None if args.ray == "local" else args.ray
-            return run_on_ray(jobs, options, address, workers, seen, cancel)
-        return run_batch(jobs, options, workers, seen, cancel)
+            return run_on_ray(jobs, options, address, workers, seen, cancel, memory_mb)
+        return run_batch(jobs, options, workers, seen, cancel, memory_mb,
+                         in_process=args.memory is None)
 
     cancelled = False
     try:
@@ -161,6 +214,10 @@ def cmd_batch(args: argparse.Namespace) -> int:
             say(f"failed: {Path(outcome.photo).name}: {outcome.reason}")
     if report_path is not None:
         write_report(report_path, outcomes, seconds)
+    peaks = [o.peak_mb for o in outcomes if o.status == "done"]
+    if peaks:
+        limit = f"limit {memory_mb / 1024:.1f} GB" if memory_mb else "no limit"
+        say(f"Peak memory per worker: {max(peaks) / 1024:.2f} GB ({limit}).")
     rate = count["done"] / seconds * 60 if seconds > 0 else 0.0
     say(f"{'Stopped' if cancelled else 'Finished'} in {seconds:.1f} s: {count['done']} done "
         f"({rate:.1f} photos/min), {count['skipped']} skipped, {count['failed']} failed"
@@ -169,3 +226,18 @@ def cmd_batch(args: argparse.Namespace) -> int:
     if cancelled:
         return EXIT_CANCELLED
     return EXIT_ERROR if count["failed"] else EXIT_OK
+
+
+def _memory_per_worker(args: argparse.Namespace, workers: int) -> int:
+    """MB each worker may hold (0: no limit). The default shares this machine's free
+    memory among the local workers. On Ray only --memory counts: it is declared to
+    Ray's scheduler, and a default larger than what Ray counts as a node's memory would
+    leave the actors unscheduled. One worker in this process (--workers 1) is watched
+    only when asked (it then runs in a worker process)."""
+    from engines.batch.memory import default_limit_mb
+
+    if args.memory is not None:
+        return int(args.memory * 1024)
+    if args.ray is not None or workers <= 1:
+        return 0
+    return default_limit_mb(workers)

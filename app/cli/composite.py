@@ -92,8 +92,8 @@ def cmd_composite(args: argparse.Namespace) -> int:
     import numpy as np
 
     from engines import imageio
-    from engines.base import InvalidInput
     from engines.composite import CompositeRequest, SegmentRequest
+    from engines.composite.guide_object import check_box, load_object_mask
     from engines.composite.request import Placement
 
     entry = engine_entry("composite", None)
@@ -104,16 +104,9 @@ def cmd_composite(args: argparse.Namespace) -> int:
                  args.overwrite)
     photo = imageio.load_image(source)
     guide = imageio.load_image(args.guide).pixels
-    x, y, w, h = args.box
-    gh, gw = guide.shape[:2]
-    if x < 0 or y < 0 or x + w > gw or y + h > gh:
-        raise InvalidInput(f"The box {x},{y},{w},{h} is not inside the {gw}×{gh} guide photo.")
+    check_box(args.box, guide.shape)
     if args.mask:
-        object_mask = imageio.load_mask(args.mask, shape=(gh, gw))
-        if not object_mask[y:y + h, x:x + w].any():
-            raise InvalidInput(f"The mask {Path(args.mask).name} selects nothing inside the "
-                               f"box {x},{y},{w},{h} (white = the object); check the box "
-                               "or the mask.")
+        object_mask = load_object_mask(Path(args.mask), args.box, guide.shape)
     else:
         segmenter = engine_entry("segment", args.segment)
         request = SegmentRequest(guide, args.box, seed=args.seed)

@@ -66,8 +66,9 @@ class _Photos:
 
 def run_on_ray(jobs: Sequence[Job], options: Options, address: str | None, workers: int,
                on_outcome: Callable[[Outcome], None],
-               cancel: CancelToken | None = None) -> list[Outcome]:
-    """Every job's outcome, computed by a Ray actor pool of ``workers`` actors."""
+               cancel: CancelToken | None = None, memory_mb: int = 0) -> list[Outcome]:
+    """Every job's outcome, computed by a Ray actor pool of ``workers`` actors, each
+    reserving ``memory_mb`` of its node's memory (0: Ray's default)."""
     ray = require_ray()
     cancel = cancel or CancelToken()
     outcomes, jobs = answer_idle(jobs, options, on_outcome)
@@ -88,6 +89,9 @@ def run_on_ray(jobs: Sequence[Job], options: Options, address: str | None, worke
         results = dataset.map_batches(
             _Photos, fn_constructor_args=(asdict(options),), batch_size=1,
             concurrency=workers, num_cpus=1, num_gpus=0,
+            # Ray schedules by declared memory and its own monitor kills what outgrows
+            # a node; a worker's share is declared so no node takes more than it holds.
+            **({"memory": memory_mb << 20} if memory_mb else {}),
         )
         for row in results.iter_rows():
             if cancel.cancelled:

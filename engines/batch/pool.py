@@ -16,10 +16,13 @@ import os
 import signal
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any
 
 from engines.base import Cancelled, CancelToken
 from engines.batch.jobs import Job
-from engines.batch.work import Options, Outcome, process
+from engines.batch.memory import watch_memory
+from engines.batch.work import FAILED, Options, Outcome, preload, process
 
 
 def default_workers() -> int:
@@ -28,9 +31,10 @@ def default_workers() -> int:
                else (os.cpu_count() or 1))
 
 
-def _share_cores(threads: int) -> None:
-    """Worker initialiser: this process's share of the cores, for every library; Ctrl-C
-    is the main process's to handle (it stops handing out jobs, the running ones end)."""
+def _start_worker(threads: int, memory_mb: int, operation: str, engine: str | None) -> None:
+    """Worker initialiser: this process's share of the cores, for every library; its
+    engine loaded; its memory watched (``memory.watch_memory``). Ctrl-C is the main
+    process's to handle (it stops handing out jobs, the running ones end)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     os.environ["OMP_NUM_THREADS"] = str(threads)
     try:
@@ -45,6 +49,46 @@ def _share_cores(threads: int) -> None:
         torch.set_num_threads(threads)
     except ImportError:
         pass
+    preload(operation, engine)
+    watch_memory(memory_mb)
+
+
+def _run_pool(queue: list[Job], options: Options, workers: int, setup: tuple[Any, ...],
+              cancel: CancelToken, outcomes: list[Outcome],
+              on_outcome: Callable[[Outcome], None]) -> list[Job]:
+    """Work through ``queue`` on one pool until it is empty, cancelled or the pool breaks
+    (a worker killed: by the kernel for memory, or a crash in native code); returns the
+    jobs that were running when it broke, any of which may have caused it."""
+    context = multiprocessing.get_context("spawn")
+    running: dict[Future[Outcome], Job] = {}
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker,
+                             initargs=setup) as pool:
+        try:
+            while queue or running:
+                while queue and len(running) < 2 * workers and not cancel.cancelled:
+                    job = queue.pop(0)
+                    running[pool.submit(process, job, options)] = job
+                if cancel.cancelled and not running:
+                    break
+                done, _ = wait(running, timeout=0.2, return_when=FIRST_COMPLETED)
+                for future in done:
+                    job = running.pop(future)
+                    try:
+                        outcomes.append(future.result())
+                    except BrokenProcessPool:
+                        return [job, *running.values()]
+                    on_outcome(outcomes[-1])
+                if cancel.cancelled:
+                    queue.clear()
+        finally:
+            for future in running:
+                future.cancel()
+    return []
+
+
+def _limit_text(memory_mb: int) -> str:
+    return (f"the {memory_mb / 1024:.1f} GB a worker may use (--memory)" if memory_mb
+            else "this machine has")
 
 
 def answer_idle(jobs: Sequence[Job], options: Options, on_outcome: Callable[[Outcome], None]
@@ -64,37 +108,38 @@ def answer_idle(jobs: Sequence[Job], options: Options, on_outcome: Callable[[Out
 
 def run_batch(jobs: Sequence[Job], options: Options, workers: int,
               on_outcome: Callable[[Outcome], None],
-              cancel: CancelToken | None = None) -> list[Outcome]:
-    """Every job's outcome (completion order); ``on_outcome`` sees each as it comes."""
+              cancel: CancelToken | None = None, memory_mb: int = 0,
+              in_process: bool = True) -> list[Outcome]:
+    """Every job's outcome (completion order); ``on_outcome`` sees each as it comes.
+
+    Worker processes may each hold ``memory_mb`` resident (0: no limit). With
+    one worker and ``in_process`` the jobs run in this process, uncapped and with no
+    start-up cost; the window passes False, so that a crash never takes it down.
+    """
     cancel = cancel or CancelToken()
     outcomes, jobs = answer_idle(jobs, options, on_outcome)
-    if workers <= 1 or len(jobs) <= 1:
+    if in_process and (workers <= 1 or len(jobs) <= 1):
         for job in jobs:
             cancel.raise_if_set()
             outcomes.append(process(job, options, cancel))
             on_outcome(outcomes[-1])
         return outcomes
-    threads = max(1, default_workers() // workers)
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(workers, mp_context=context, initializer=_share_cores,
-                             initargs=(threads,)) as pool:
-        queue = list(jobs)
-        running: set[Future[Outcome]] = set()
-        try:
-            while queue or running:
-                while queue and len(running) < 2 * workers and not cancel.cancelled:
-                    running.add(pool.submit(process, queue.pop(0), options))
-                if cancel.cancelled and not running:
-                    break
-                done, running = wait(running, timeout=0.2, return_when=FIRST_COMPLETED)
-                for future in done:
-                    outcomes.append(future.result())
-                    on_outcome(outcomes[-1])
-                if cancel.cancelled:
-                    queue.clear()
-        finally:
-            for future in running:
-                future.cancel()
+    if not jobs:
+        return outcomes
+    workers = max(1, min(workers, len(jobs)))
+    setup = (max(1, default_workers() // workers), memory_mb, options.operation,
+             options.engine)
+    queue = list(jobs)
+    while queue and not cancel.cancelled:
+        # A broken pool loses every job it was running; the one that broke it is found
+        # by trying each alone, so that a photo too big for memory fails by itself.
+        for job in _run_pool(queue, options, workers, setup, cancel, outcomes, on_outcome):
+            if not cancel.cancelled and _run_pool([job], options, 1, setup, cancel,
+                                                  outcomes, on_outcome):
+                outcomes.append(Outcome(str(job.photo), str(job.output), FAILED, (
+                    f"{job.photo.name} stopped its worker: it needs more memory than "
+                    f"{_limit_text(setup[1])}, or the engine crashed on it")))
+                on_outcome(outcomes[-1])
     if cancel.cancelled:
         raise Cancelled()
     return outcomes

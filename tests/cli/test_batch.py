@@ -139,3 +139,61 @@ def test_without_ray_the_option_says_how_to_install_it(shoot, tmp_path, capsys, 
     assert code == 1
     assert "pip install 'transfigure[ray]'" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+
+
+def test_a_composite_batch_pastes_what_the_single_command_pastes(shoot, tmp_path, capsys):
+    """One guide for every photo (a product shot into a set of backgrounds); a photo
+    whose guide box would fall outside its guide is refused with the box and size."""
+    photos, _ = shoot
+    guide = np.full((40, 40, 3), 200, np.uint8)
+    guide[10:30, 12:28] = (30, 90, 210)  # the object: a blue card on grey
+    Image.fromarray(guide).save(tmp_path / "guide.png")
+    object_mask = np.zeros((40, 40), np.uint8)
+    object_mask[10:30, 12:28] = 255
+    Image.fromarray(object_mask).save(tmp_path / "card.png")
+    out = tmp_path / "out"
+    options = ["--box", "8,6,24,28", "--at", "20,10", "--guide-mask", str(tmp_path / "card.png")]
+    assert main(["batch", "composite", str(photos), "--guide", str(tmp_path / "guide.png"),
+                 "-o", str(out), "--workers", "1", *options]) == 0
+    for photo in sorted(photos.glob("*.png")):
+        single = tmp_path / f"single-{photo.name}"
+        assert main(["composite", str(photo), str(tmp_path / "guide.png"), "-o", str(single),
+                     *options[:4], "--mask", options[5]]) == 0
+        batch, alone = np.asarray(Image.open(out / photo.name)), np.asarray(Image.open(single))
+        assert np.array_equal(batch, alone)
+        before = np.asarray(Image.open(photo))
+        assert not np.array_equal(batch[16:36, 24:40], before[16:36, 24:40])  # card pasted
+        assert np.array_equal(batch[:, :16], before[:, :16])  # far from it: untouched
+    report = tmp_path / "report.csv"
+    code = main(["batch", "composite", str(photos), "--guide", str(tmp_path / "guide.png"),
+                 "-o", str(tmp_path / "out2"), "--workers", "1", "--box", "30,30,20,20",
+                 "--at", "0,0", "--report", str(report)])
+    assert code == 1
+    assert "not inside the 40×40 guide photo" in report.read_text(encoding="utf-8")
+    assert not (tmp_path / "out2" / "img0.png").exists()
+
+
+def test_a_photo_too_big_for_the_memory_limit_fails_alone(shoot, tmp_path, capsys):
+    """--memory bounds each worker: the worker that outgrows it on a 9 MP photo with a
+    huge hole ends, that photo is reported with the limit, and the others are done."""
+    photos, masks = shoot
+    ramp = np.linspace(0, 255, 3000, dtype=np.float32)
+    big = np.stack([np.add.outer(ramp, ramp) / 2, np.add.outer(ramp, -ramp) / 2 + 128,
+                    np.tile(ramp, (3000, 1))], axis=2).clip(0, 255).astype(np.uint8)
+    Image.fromarray(big).save(photos / "big.png", compress_level=1)
+    hole = np.zeros((3000, 3000), np.uint8)
+    hole[600:2400, 600:2400] = 255
+    Image.fromarray(hole).save(masks / "big.png")
+    report = tmp_path / "report.json"
+    code = main(["batch", "remove", str(photos), "--masks", str(masks), "-o",
+                 str(tmp_path / "out"), "--workers", "1", "--memory", "0.9",
+                 "--report", str(report)])
+    assert code == 1
+    rows = {Path(r["photo"]).name: r for r in json.loads(report.read_text())["photos"]}
+    assert rows["big.png"]["status"] == "failed"
+    assert "0.9 GB a worker may use" in rows["big.png"]["reason"]
+    assert all(rows[f"img{i}.png"]["status"] == "done" for i in range(3))
+    assert all(0 < rows[f"img{i}.png"]["peak_mb"] < 0.9 * 1024 for i in range(3))
+    assert not (tmp_path / "out" / "big.png").exists()
+    assert not [p for p in (tmp_path / "out").iterdir() if p.name.startswith(".")]
+    assert "Peak memory per worker" in capsys.readouterr().err
