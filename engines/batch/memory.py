@@ -70,12 +70,23 @@ def _resident_mb() -> float | None:
 
 
 def peak_mb() -> float:
-    """This process's peak resident memory so far, in MB (0 where unknown)."""
+    """This process's peak resident memory so far, in MB (0 where unknown).
+
+    VmHWM, not ``getrusage``'s ru_maxrss: Linux carries ru_maxrss over fork and exec,
+    so a spawned worker would report its parent's size (a test runner's gigabyte).
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        pass
     try:
         import resource
     except ImportError:
         return 0.0
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # bytes on macOS, else KB
     return round(peak / (1 << 20) if os.uname().sysname == "Darwin" else peak / 1024, 1)
 
 
