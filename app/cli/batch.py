@@ -142,7 +142,7 @@ def _common_batch_options(parser: argparse.ArgumentParser) -> None:
 
 def cmd_batch(args: argparse.Namespace) -> int:
     from engines.base import Cancelled, InvalidInput, Progress
-    from engines.batch.jobs import collect_photos, plan_jobs
+    from engines.batch.jobs import prepare_batch
     from engines.batch.pool import run_batch
     from engines.batch.report import check_report_path, totals, write_report
     from engines.batch.work import Options
@@ -157,8 +157,6 @@ def cmd_batch(args: argparse.Namespace) -> int:
 
         require_ray()  # before any work: say how to install it
     out_dir = Path(args.output)
-    if out_dir.exists() and not out_dir.is_dir():
-        raise InvalidInput(f"{out_dir} is a file; give a folder for the results.")
     if args.workers < 1:
         raise InvalidInput(f"--workers must be 1 or more, not {args.workers}.")
     if args.memory is not None and args.memory <= 0:
@@ -166,15 +164,9 @@ def cmd_batch(args: argparse.Namespace) -> int:
     report_path = Path(args.report) if args.report else None
     if report_path is not None:
         check_report_path(report_path)
-    photos = collect_photos(args.input)
-    out_folder = out_dir.resolve()
-    if any(p.resolve().parent == out_folder for p in photos):
-        raise InvalidInput(f"{out_dir} holds the photos themselves; give another folder, "
-                           "so that no result can replace a photo.")
     sides = {label: Path(getattr(args, option)) for label, option in args.sides.items()
              if getattr(args, option) is not None}  # optional ones not given
-    jobs = plan_jobs(photos, out_dir, sides)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    jobs = prepare_batch(args.input, out_dir, sides)
     options = Options(args.operation, entry.name, args.overwrite,
                       {name: getattr(args, name) for name in args.settings})
     workers = min(args.workers, len(jobs))

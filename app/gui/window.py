@@ -76,6 +76,7 @@ class MainWindow(QMainWindow):
         self._on_preview: Callable[[Any, Any], None] | None = None
         self.panels: dict[str, OperationPanel] = {}
         self.train_inpaint_dialog = None  # TrainInpaintDialog, made when first opened
+        self.batch_dialog = None  # BatchDialog, made when first opened
         self.docks: dict[str, QDockWidget] = {}
         for panel_type in panel_types():
             self._add_panel(panel_type(self))
@@ -147,6 +148,9 @@ class MainWindow(QMainWindow):
         self.save_action = self._action(file, "&Save", self.save, QKeySequence.Save)
         self.save_as_action = self._action(file, "Save &As…", self.save_as, QKeySequence.SaveAs)
         self.export_mask_action = self._action(file, "Export &Mask…", self.export_mask)
+        file.addSeparator()
+        self.batch_action = self._action(file, "&Batch…", self.open_batch_dialog, "Ctrl+B")
+        self.batch_action.setToolTip("Run an operation over a folder of photos")
         file.addSeparator()
         self._action(file, "&Quit", self.close, QKeySequence.Quit)
         edit = menus.addMenu("&Edit")
@@ -461,6 +465,16 @@ class MainWindow(QMainWindow):
         self.train_inpaint_dialog.raise_()
         self.train_inpaint_dialog.activateWindow()
 
+    def open_batch_dialog(self) -> None:
+        """File ▸ Batch…: an operation over a folder of photos, beside the editor."""
+        if self.batch_dialog is None:
+            from app.gui.dialogs.batch import BatchDialog
+
+            self.batch_dialog = BatchDialog(self, self.settings)
+        self.batch_dialog.show()
+        self.batch_dialog.raise_()
+        self.batch_dialog.activateWindow()
+
     def _model_saved(self, _path: Any) -> None:
         for panel in self.panels.values():
             panel.models_changed()
@@ -553,6 +567,8 @@ class MainWindow(QMainWindow):
         if self.train_inpaint_dialog is not None:
             self.train_inpaint_dialog.shutdown()
             self.train_inpaint_dialog.save_settings()
+        if self.batch_dialog is not None:
+            self.batch_dialog.shutdown()
         self.device_probe.shutdown()
         for panel in self.panels.values():
             panel.shutdown()

@@ -120,3 +120,20 @@ def _side_index(folder: Path) -> dict[str, Path]:
             if stem not in chosen or key < chosen[stem][0]:
                 chosen[stem] = (key, path)
     return {stem: path for stem, (_, path) in chosen.items()}
+
+
+def prepare_batch(input_spec: str, out_dir: Path,
+                  sides: Mapping[str, Path] | None = None) -> list[Job]:
+    """The jobs of a batch, its output folder made; refused (before any work) when the
+    output folder is a file or holds the photos themselves (a result could replace a
+    photo). Shared by the command line and the window's Batch dialog."""
+    if out_dir.exists() and not out_dir.is_dir():
+        raise InvalidInput(f"{out_dir} is a file; give a folder for the results.")
+    photos = collect_photos(input_spec)
+    out_folder = out_dir.resolve()
+    if any(p.resolve().parent == out_folder for p in photos):
+        raise InvalidInput(f"{out_dir} holds the photos themselves; give another folder, "
+                           "so that no result can replace a photo.")
+    jobs = plan_jobs(photos, out_dir, sides)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    return jobs
