@@ -121,7 +121,8 @@ class BatchDialog(QDialog):
 
         self.engine = QComboBox()
         self.quality = QComboBox()
-        self.quality.addItems(["fast", "balanced", "best"])
+        for quality in ("fast", "balanced", "best"):
+            self.quality.addItem(quality.capitalize(), quality)
         self.strength = QDoubleSpinBox(minimum=0.0, maximum=1.0, singleStep=0.1, value=1.0)
         self.model = QLineEdit(placeholderText="the default model")
         self.box = QLineEdit(placeholderText="x, y, width, height in the guide")
@@ -242,7 +243,7 @@ class BatchDialog(QDialog):
         name = self.current.name
         engine = self.engine.currentData()
         if name == "remove":
-            return engine, {"quality": self.quality.currentText(), "model": None, "seed": 0}
+            return engine, {"quality": self.quality.currentData(), "model": None, "seed": 0}
         if name in ("harmonize", "expression"):
             return engine, {"strength": self.strength.value()}
         if name == "translate":
@@ -373,7 +374,8 @@ class BatchDialog(QDialog):
                               ("output", self.output_edit), ("box", self.box),
                               ("at", self.at), ("model", self.model)):
                 edit.setText(str(s.value(key, "")))
-            self.quality.setCurrentText(str(s.value("quality", "balanced")))
+            self.quality.setCurrentIndex(max(0, self.quality.findData(s.value("quality",
+                                                                               "balanced"))))
             self.strength.setValue(float(s.value("strength", 1.0)))
         finally:
             s.endGroup()
@@ -386,7 +388,7 @@ class BatchDialog(QDialog):
                           ("output", self.output_edit), ("box", self.box), ("at", self.at),
                           ("model", self.model)):
             s.setValue(key, edit.text())
-        s.setValue("quality", self.quality.currentText())
+        s.setValue("quality", self.quality.currentData())
         s.setValue("strength", self.strength.value())
         s.endGroup()
 
