@@ -88,7 +88,7 @@ def run_on_ray(jobs: Sequence[Job], options: Options, address: str | None, worke
         dataset = ray.data.from_items(items, override_num_blocks=max(1, len(items)))
         results = dataset.map_batches(
             _Photos, fn_constructor_args=(asdict(options),), batch_size=1,
-            concurrency=workers, num_cpus=1, num_gpus=0,
+            compute=ray.data.ActorPoolStrategy(size=workers), num_cpus=1, num_gpus=0,
             # Ray schedules by declared memory and its own monitor kills what outgrows
             # a node; a worker's share is declared so no node takes more than it holds.
             **({"memory": memory_mb << 20} if memory_mb else {}),

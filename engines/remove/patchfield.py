@@ -357,15 +357,18 @@ def fit_projection(
     dy, dx = np.mgrid[-r : r + 1, -r : r + 1]
     yy = np.clip(ys[pick][:, None, None] + dy, 0, h - 1)
     xx = np.clip(xs[pick][:, None, None] + dx, 0, w - 1)
-    patches = image[yy, xx].transpose(0, 3, 1, 2).reshape(pick.size, -1).astype(np.float32)
-    patches -= patches.mean(axis=0)
-    # Both steps are single-threaded on purpose: OpenCV's and OpenBLAS's products and
-    # LAPACK's eigh split their sums by thread count, and a last-bit difference here
-    # picks other components, so a batch worker on one thread filled differently from
-    # the same command on two. einsum's own loop and OpenCV's Jacobi eigen have one order.
-    patches64 = patches.astype(np.float64)
-    _, values, vectors = cv2.eigen(np.einsum("ni,nj->ij", patches64, patches64))
-    values = np.maximum(values[:, 0], 0.0)  # descending, one vector per row of vectors
+    patches = image[yy, xx].transpose(0, 3, 1, 2).reshape(pick.size, -1)
+    # The covariance of the patches' 8-bit view: integer products summed below 2⁵³ are
+    # exact in float64, so the BLAS may split the sum by threads as it likes.
+    # LAPACK's eigenvectors may still differ in the last bits between thread counts, but
+    # ``Projection`` rounds the filters to integer steps (1/5000 of a unit vector or
+    # finer), which no such difference crosses in practice, and a sign flip leaves its
+    # exact distances as they are.
+    levels = np.rint(np.clip(patches, 0.0, 1.0) * _LEVELS).astype(np.float64)
+    mean = levels.mean(axis=0)
+    scatter = levels.T @ levels - pick.size * np.outer(mean, mean)
+    values, vectors = np.linalg.eigh(scatter)
+    values, vectors = np.maximum(values[::-1], 0.0), vectors[:, ::-1].T
     total = max(values.sum(), 1e-12)
     dims = int(np.searchsorted(np.cumsum(values) / total, keep) + 1)
     dims = max(min(max_dims, 8), min(max_dims, dims))

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import resource
 import sys
 import tempfile
 import time
@@ -91,7 +90,6 @@ def main() -> int:
             label = f"{workers} on Ray" if on_ray else str(workers)
             out = root / f"out-{label.replace(' ', '-')}"
             jobs = plan_jobs(photos, out, {"mask": mask})
-            before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
             started = time.perf_counter()
             if on_ray:  # start-up of the local cluster included, as a user waits for it
                 from engines.batch.on_ray import run_on_ray
@@ -109,22 +107,27 @@ def main() -> int:
             seconds = time.perf_counter() - started
             rate = (done - (1 if workers == 1 else 0)) / seconds * 60
             baseline = baseline or rate
-            peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-            memory = (f"{peak / 2**20:.2f} GiB per worker" if peak > before
-                      else "(in this process)")
+            peak = max((o.peak_mb for o in outcomes), default=0.0)
             failed = sum(o.status == "failed" for o in outcomes)
-            rows.append([label, f"{seconds:.1f}", f"{rate:.1f}",
-                         f"{rate / baseline:.2f}×", memory, str(failed)])
+            local = next((r for r in rows if r[0] == str(workers)), None)
+            against_pool = (f"{(float(local[2]) / rate - 1) * 100:+.1f} %" if on_ray and local
+                            else "")
+            rows.append([label, f"{seconds:.1f}", f"{rate:.1f}", f"{rate / baseline:.2f}×",
+                         f"{rate / baseline / workers * 100:.0f} %", against_pool,
+                         f"{peak / 1024:.2f} GB", str(failed)])
             digests[label] = digest(out)
-        headers = ["workers", "seconds", "photos/min", "vs 1 worker", "peak memory", "failed"]
+        headers = ["workers", "seconds", "photos/min", "vs 1 worker", "scaling efficiency",
+                   "Ray's overhead vs the pool", "peak memory per worker", "failed"]
         widths = [max(len(r[i]) for r in [headers, *rows]) for i in range(len(headers))]
         for r in [headers, ["-" * w for w in widths], *rows]:
             print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)))
         same = len(set(digests.values())) == 1
         print(f"\nidentical outputs across configurations: {'yes' if same else 'NO'} "
               f"({', '.join(f'{k}: {v}' for k, v in digests.items())})")
-        print("(1 worker: its first photo, which pays the imports, is left out of the rate; "
-              "2 workers: start-up included)")
+        print("(1 worker: in this process, its first photo, which pays the imports, left out "
+              "of the rate; 2 workers and Ray: start-up included. Ray's overhead: how much "
+              "longer per photo than the local pool with as many workers. Peak memory: the "
+              "largest VmHWM a worker reported.)")
     return 0
 
 
