@@ -4,8 +4,9 @@ Photos, trained models, training states, preview charts, remembered inversions a
 downloaded or imported weights are all written the same way: into a temporary file
 beside the target (same folder, so the final rename cannot cross file systems), flushed
 to disk, then renamed over the target in one step. Until that rename the old file is
-intact; if anything fails the temporary file is removed. One helper for all of them
-keeps that promise in one place.
+intact; if anything fails the temporary file is removed. On Linux the temporary file
+has no name while it is written (O_TMPFILE), so even a process killed outright leaves
+nothing behind. One helper for all of them keeps that promise in one place.
 """
 
 from __future__ import annotations
@@ -37,25 +38,96 @@ def atomic_write(
     redo may skip it. The folder must exist. Returns ``target`` as a Path.
     """
     target = Path(target)
-    fd, tmp = _create_temp(target)
+    unnamed = _open_unnamed(target.parent)
+    if unnamed is not None:
+        _write_unnamed(unnamed, target, write, sync, replace)
+    else:
+        fd, tmp = _create_temp(target)
+        try:
+            with os.fdopen(fd, "wb") as out:
+                write(out)
+                out.flush()
+                if sync:
+                    os.fsync(out.fileno())
+            if replace:
+                if target.exists():
+                    os.chmod(tmp, target.stat().st_mode & 0o7777)
+                os.replace(tmp, target)
+            else:
+                _place_new(tmp, target)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+    if sync:
+        _fsync_folder(target.parent)
+    return target
+
+
+def _open_unnamed(folder: Path) -> int | None:
+    """A file in ``folder`` with no name yet (Linux's O_TMPFILE), or None where the
+    system or file system has none.
+
+    Why: a process killed outright (``kill -9``, the kernel out of memory, a batch
+    worker ended by its memory watchdog) runs no cleanup, and a named temporary file
+    would stay behind; a file without a name disappears with its process.
+    """
+    flag = getattr(os, "O_TMPFILE", 0)
+    if not flag or not os.path.isdir("/proc/self/fd"):
+        return None
     try:
-        with os.fdopen(fd, "wb") as out:
+        return os.open(folder, flag | os.O_WRONLY, 0o666)
+    except OSError:  # EOPNOTSUPP, EISDIR (old kernels), EINVAL: use a named one
+        return None
+
+
+def _write_unnamed(fd: int, target: Path, write: Callable[[BinaryIO], None], sync: bool,
+                   replace: bool) -> None:
+    """Write into the unnamed file ``fd``, then give it its name: ``target`` at once when
+    nothing may be replaced (the link fails on a taken name), else a temporary name that
+    is renamed over ``target`` in the same instant."""
+    magic = f"/proc/self/fd/{fd}"
+    try:
+        with os.fdopen(fd, "wb", closefd=False) as out:
             write(out)
             out.flush()
             if sync:
                 os.fsync(out.fileno())
-        if replace:
-            if target.exists():
-                os.chmod(tmp, target.stat().st_mode & 0o7777)
-            os.replace(tmp, target)
+        if not replace:
+            _link(magic, target)
+            return
+        if target.exists():
+            os.fchmod(fd, target.stat().st_mode & 0o7777)
+        for _ in range(100):
+            tmp = target.with_name(f".{target.stem}.{secrets.token_hex(4)}.tmp{target.suffix}")
+            try:
+                _link(magic, tmp)
+                break
+            except FileExistsError:
+                continue
         else:
-            _place_new(tmp, target)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    if sync:
-        _fsync_folder(target.parent)
-    return target
+            raise FileExistsError(errno.EEXIST, "no free temporary file name", str(target))
+        try:
+            os.replace(tmp, target)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+    finally:
+        os.close(fd)
+
+
+def _link(magic: str, name: Path) -> None:
+    """Hard-link the open file behind ``magic`` (/proc/self/fd/N) as ``name``.
+
+    A folder descriptor makes Python call linkat(…, AT_SYMLINK_FOLLOW), which links the
+    file the magic link points to; plain link() would try to link the link itself.
+    """
+    folder = os.open(name.parent, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    try:
+        os.link(magic, name.name, dst_dir_fd=folder, follow_symlinks=True)
+    except FileExistsError:
+        raise FileExistsError(errno.EEXIST, "file exists", str(name)) from None
+    finally:
+        os.close(folder)
 
 
 def _place_new(tmp: Path, target: Path) -> None:

@@ -198,3 +198,42 @@ def test_a_photo_too_big_for_the_memory_limit_fails_alone(shoot, tmp_path, capsy
     assert not (tmp_path / "out" / "big.png").exists()
     assert not [p for p in (tmp_path / "out").iterdir() if p.name.startswith(".")]
     assert "Peak memory per worker" in capsys.readouterr().err
+
+
+def test_a_killed_batch_resumed_equals_a_clean_run(shoot, tmp_path):
+    """kill -9 of the command and its workers mid-batch, then the same command again:
+    no partial or temp file at any point, and every output equals a clean run's."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    photos, masks = shoot
+    for i in range(3, 10):
+        rng = np.random.default_rng(i)
+        Image.fromarray((rng.random((240, 320, 3)) * 255).astype(np.uint8)).save(
+            photos / f"img{i}.png")
+        hole = np.zeros((240, 320), np.uint8)
+        hole[60:180, 100:220] = 255
+        Image.fromarray(hole).save(masks / f"img{i}.png")
+    clean, killed = tmp_path / "clean", tmp_path / "killed"
+    assert main(["batch", "remove", str(photos), "--masks", str(masks), "-o", str(clean),
+                 "--workers", "1"]) == 0
+    command = [sys.executable, "-m", "app", "batch", "remove", str(photos), "--masks",
+               str(masks), "-o", str(killed), "--workers", "2"]
+    run = subprocess.Popen(command, start_new_session=True, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while run.poll() is None and time.monotonic() < deadline and not (
+            killed.exists() and any(p.suffix == ".png" for p in killed.iterdir())):
+        time.sleep(0.05)
+    os.killpg(run.pid, signal.SIGKILL)
+    run.wait()
+    left = sorted(p.name for p in killed.iterdir())
+    assert len([n for n in left if n.endswith(".png")]) < 10  # stopped part-way
+    assert not [n for n in left if n.startswith(".")]  # no temp file survives a kill
+    assert main(["batch", "remove", str(photos), "--masks", str(masks), "-o", str(killed),
+                 "--workers", "2"]) == 0
+    for result in sorted(clean.iterdir()):
+        assert (killed / result.name).read_bytes() == result.read_bytes(), result.name
