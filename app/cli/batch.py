@@ -125,8 +125,9 @@ def add_commands(commands, common: argparse.ArgumentParser) -> None:
 def _common_batch_options(parser: argparse.ArgumentParser) -> None:
     from engines.batch.pool import default_workers
 
-    parser.add_argument("--workers", type=int, default=default_workers(), metavar="N",
-                        help=f"worker processes (default: {default_workers()}, one per core)")
+    parser.add_argument("--workers", type=int, metavar="N",
+                        help=f"worker processes (default: one per GPU for engines that use "
+                             f"one, else one per core: {default_workers()} here)")
     parser.add_argument("--overwrite", action="store_true",
                         help="redo photos whose output exists (default: skip them)")
     parser.add_argument("--memory", type=float, metavar="GB",
@@ -157,6 +158,10 @@ def cmd_batch(args: argparse.Namespace) -> int:
 
         require_ray()  # before any work: say how to install it
     out_dir = Path(args.output)
+    if args.workers is None:
+        from engines.batch.pool import workers_for
+
+        args.workers = workers_for(args.operation, entry.name)
     if args.workers < 1:
         raise InvalidInput(f"--workers must be 1 or more, not {args.workers}.")
     if args.memory is not None and args.memory <= 0:

@@ -85,10 +85,21 @@ def run_on_ray(jobs: Sequence[Job], options: Options, address: str | None, worke
         items = [{"photo": str(j.photo), "output": str(j.output),
                   "sides": {k: str(v) for k, v in j.sides.items()} or {"": ""},
                   "problem": j.problem} for j in jobs]
+        # An engine that runs on GPUs gets one per actor where the cluster has them;
+        # Ray places each actor on a node with a free GPU and sets its CUDA device.
+        cluster_gpus = int(ray.cluster_resources().get("GPU", 0))
+        from engines import registry
+
+        gpu_engine = not getattr(registry.get(options.operation, options.engine).load(),
+                                 "cpu_only", False)
+        per_actor_gpus = 1 if cluster_gpus and gpu_engine else 0
+        if per_actor_gpus:
+            workers = min(workers, cluster_gpus)
         dataset = ray.data.from_items(items, override_num_blocks=max(1, len(items)))
         results = dataset.map_batches(
             _Photos, fn_constructor_args=(asdict(options),), batch_size=1,
-            compute=ray.data.ActorPoolStrategy(size=workers), num_cpus=1, num_gpus=0,
+            compute=ray.data.ActorPoolStrategy(size=workers), num_cpus=1,
+            num_gpus=per_actor_gpus,
             # Ray schedules by declared memory and its own monitor kills what outgrows
             # a node; a worker's share is declared so no node takes more than it holds.
             **({"memory": memory_mb << 20} if memory_mb else {}),

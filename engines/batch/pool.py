@@ -31,11 +31,38 @@ def default_workers() -> int:
                else (os.cpu_count() or 1))
 
 
-def _start_worker(threads: int, memory_mb: int, operation: str, engine: str | None) -> None:
-    """Worker initialiser: this process's share of the cores, for every library; its
-    engine loaded; its memory watched (``memory.watch_memory``). Ctrl-C is the main
+def gpus_for(operation: str, engine: str | None) -> int:
+    """How many CUDA GPUs this machine gives the operation's engine: 0 for an engine that
+    computes on the CPU only (it never imports torch to ask) or without CUDA."""
+    from engines import registry
+
+    if getattr(registry.get(operation, engine).load(), "cpu_only", False):
+        return 0
+    try:
+        import torch
+    except ImportError:
+        return 0
+    return torch.cuda.device_count() if torch.cuda.is_available() else 0
+
+
+def workers_for(operation: str, engine: str | None) -> int:
+    """The default number of workers: one per GPU where the engine runs on GPUs (several
+    workers sharing one GPU only queue for it, each holding its own copy of the model),
+    else one per core."""
+    return gpus_for(operation, engine) or default_workers()
+
+
+def _start_worker(threads: int, memory_mb: int, operation: str, engine: str | None,
+                  gpus: int = 0, started: Any = None) -> None:
+    """Worker initialiser: this process's share of the cores, for every library, and its
+    own GPU where there are ``gpus`` (the ``started`` counter numbers the workers);
+    its engine loaded; its memory watched (``memory.watch_memory``). Ctrl-C is the main
     process's to handle (it stops handing out jobs, the running ones end)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if gpus and started is not None:
+        with started.get_lock():
+            number, started.value = started.value, started.value + 1
+        os.environ["CUDA_VISIBLE_DEVICES"] = str(number % gpus)  # before torch starts CUDA
     os.environ["OMP_NUM_THREADS"] = str(threads)
     try:
         import cv2
@@ -61,8 +88,9 @@ def _run_pool(queue: list[Job], options: Options, workers: int, setup: tuple[Any
     jobs that were running when it broke, any of which may have caused it."""
     context = multiprocessing.get_context("spawn")
     running: dict[Future[Outcome], Job] = {}
+    started = context.Value("i", 0)  # numbers the workers, each takes its own GPU
     with ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker,
-                             initargs=setup) as pool:
+                             initargs=(*setup, started)) as pool:
         try:
             while queue or running:
                 while queue and len(running) < 2 * workers and not cancel.cancelled:
@@ -127,8 +155,9 @@ def run_batch(jobs: Sequence[Job], options: Options, workers: int,
     if not jobs:
         return outcomes
     workers = max(1, min(workers, len(jobs)))
+    gpus = gpus_for(options.operation, options.engine)
     setup = (max(1, default_workers() // workers), memory_mb, options.operation,
-             options.engine)
+             options.engine, gpus)
     queue = list(jobs)
     while queue and not cancel.cancelled:
         # A broken pool loses every job it was running; the one that broke it is found
