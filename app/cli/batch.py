@@ -14,11 +14,10 @@ import time
 from pathlib import Path
 
 from app.cli.common import engine_entry, run_engine, seed
-from app.cli.composite import parse_at, parse_box
+from app.cli.composite import add_object_options, parse_at, parse_box
 from app.cli.console import EXIT_CANCELLED, EXIT_ERROR, EXIT_OK, say
 from app.cli.progress_bar import format_elapsed
 from app.cli.remove import QUALITIES
-from engines.composite.request import PASTE_HARMONIZER
 
 
 def add_commands(commands, common: argparse.ArgumentParser) -> None:
@@ -100,20 +99,7 @@ def add_commands(commands, common: argparse.ArgumentParser) -> None:
                            help="the object's mask in the guide (white = object), one for all "
                                 "or by name, instead of segmenting the box")
     composite.add_argument("--output", "-o", required=True, metavar="OUTPUT_DIR")
-    composite.add_argument("--segment", metavar="NAME", help="segmentation engine")
-    composite.add_argument("--harmonize", default=PASTE_HARMONIZER, metavar="NAME",
-                           help=f"reinhard, poisson, edge, net or none (default "
-                                f"{PASTE_HARMONIZER})")
-    composite.add_argument("--strength", type=float, default=1.0,
-                           help="harmonization strength 0–1 (default 1)")
-    composite.add_argument("--keep-light", action="store_true",
-                           help="keep the guide photo's exposure and white balance")
-    composite.add_argument("--paste-box", action="store_true",
-                           help="replace everything under the box, not only the object")
-    composite.add_argument("--flip", action="store_true", help="mirror the object left-right")
-    composite.add_argument("--feather", type=float, default=2.0,
-                           help="soft edge of the object in pixels (default 2)")
-    composite.add_argument("--seed", type=seed, default=0)
+    add_object_options(composite)
     composite.add_argument("--engine", "-e", metavar="NAME", help=argparse.SUPPRESS)
     _common_batch_options(composite)
     composite.set_defaults(handler=cmd_batch,

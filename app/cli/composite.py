@@ -44,6 +44,28 @@ def _numbers(text: str, flag: str, form: str) -> list[float]:
         raise argparse.ArgumentTypeError(f"{flag} wants numbers {form}, not {text!r}") from None
 
 
+def add_object_options(parser: argparse.ArgumentParser) -> None:
+    """How the object is cut, pasted and matched: the same options for one photo
+    (``composite``) and many (``batch composite``)."""
+    parser.add_argument("--segment", metavar="NAME",
+                        help="segmentation engine (default grabcut; see 'transfigure "
+                             "engines')")
+    parser.add_argument("--harmonize", default=PASTE_HARMONIZER, metavar="NAME",
+                        help=f"reinhard, poisson, edge, net or none (default "
+                             f"{PASTE_HARMONIZER})")
+    parser.add_argument("--strength", type=float, default=1.0,
+                        help="harmonization strength 0–1 (default 1)")
+    parser.add_argument("--keep-light", action="store_true",
+                        help="do not carry the object from the guide photo's exposure and "
+                             "white balance into the target's")
+    parser.add_argument("--paste-box", action="store_true",
+                        help="replace everything under the box, not only under the object")
+    parser.add_argument("--flip", action="store_true", help="mirror the object left-right")
+    parser.add_argument("--feather", type=float, default=2.0,
+                        help="soft edge of the object in pixels (default 2)")
+    parser.add_argument("--seed", type=seed, default=0, help="random seed (default: 0)")
+
+
 def add_commands(commands, common: argparse.ArgumentParser) -> None:
     """``composite`` (called by ``app.cli.main.build_parser`` from the operations table)."""
     composite = commands.add_parser(
@@ -67,23 +89,7 @@ def add_commands(commands, common: argparse.ArgumentParser) -> None:
     composite.add_argument("--mask", metavar="GUIDE_MASK",
                            help="the object's mask in GUIDE (white = object) instead of "
                                 "segmenting the box")
-    composite.add_argument("--segment", metavar="NAME",
-                           help="segmentation engine (default grabcut; see 'transfigure "
-                                "engines')")
-    composite.add_argument("--harmonize", default=PASTE_HARMONIZER, metavar="NAME",
-                           help="reinhard, poisson, edge, net or none (default "
-                                f"{PASTE_HARMONIZER})")
-    composite.add_argument("--strength", type=float, default=1.0,
-                           help="harmonization strength 0–1 (default 1)")
-    composite.add_argument("--keep-light", action="store_true",
-                           help="do not carry the object from the guide photo's exposure and "
-                                "white balance into the target's")
-    composite.add_argument("--paste-box", action="store_true",
-                           help="replace everything under the box, not only under the object")
-    composite.add_argument("--flip", action="store_true", help="mirror the object left-right")
-    composite.add_argument("--feather", type=float, default=2.0,
-                           help="soft edge of the object in pixels (default 2)")
-    composite.add_argument("--seed", type=seed, default=0, help="random seed (default: 0)")
+    add_object_options(composite)
     composite.add_argument("--overwrite", action="store_true", help="replace OUT if it exists")
     composite.set_defaults(handler=cmd_composite)
 

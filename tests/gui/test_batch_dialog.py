@@ -46,16 +46,21 @@ def type_into(qtbot, edit, text: str) -> None:
     qtbot.keyClicks(edit, text)
 
 
+def fill_in(dialog, qtbot, photos: Path, masks: Path, out: Path) -> None:
+    """Type the three paths and ask for one worker (the tests' photos are tiny)."""
+    for edit, path in ((dialog.input_edit, photos), (dialog.side_edit, masks),
+                       (dialog.output_edit, out)):
+        type_into(qtbot, edit, str(path))
+    dialog.workers.setValue(1)
+
+
 def test_a_batch_run_from_the_window_writes_what_the_command_writes(
         window, qtbot, shoot, tmp_path, monkeypatch):
     photos, masks = shoot
     (photos / "broken.png").write_bytes(b"this is no photo")
     out = tmp_path / "out"
     dialog = open_dialog(window, qtbot)
-    type_into(qtbot, dialog.input_edit, str(photos))
-    type_into(qtbot, dialog.side_edit, str(masks))
-    type_into(qtbot, dialog.output_edit, str(out))
-    dialog.workers.setValue(1)
+    fill_in(dialog, qtbot, photos, masks, out)
     ticks = []
     timer = window.startTimer(50)  # the window's own event loop keeps running
     window.timerEvent = lambda _event: ticks.append(1)
@@ -89,10 +94,7 @@ def test_cancel_stops_the_batch_and_leaves_no_partial_file(window, qtbot, shoot,
         (masks / f"shot{i}.png").write_bytes((masks / "shot0.png").read_bytes())
     out = tmp_path / "out"
     dialog = open_dialog(window, qtbot)
-    type_into(qtbot, dialog.input_edit, str(photos))
-    type_into(qtbot, dialog.side_edit, str(masks))
-    type_into(qtbot, dialog.output_edit, str(out))
-    dialog.workers.setValue(1)
+    fill_in(dialog, qtbot, photos, masks, out)
     with qtbot.waitSignal(dialog.runner.cancelled, timeout=TIMEOUT_MS):
         qtbot.mouseClick(dialog.run_button, Qt.MouseButton.LeftButton)
         qtbot.waitUntil(lambda: dialog.progress.value() >= 1, timeout=TIMEOUT_MS)
