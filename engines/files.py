@@ -38,11 +38,10 @@ def atomic_write(
     redo may skip it. The folder must exist. Returns ``target`` as a Path.
     """
     target = Path(target)
-    unnamed = _open_unnamed(target.parent)
-    if unnamed is not None:
-        _write_unnamed(unnamed, target, write, sync, replace)
+    fd, tmp = _create_temp(target)
+    if tmp is None:
+        _write_unnamed(fd, target, write, sync, replace)
     else:
-        fd, tmp = _create_temp(target)
         try:
             with os.fdopen(fd, "wb") as out:
                 write(out)
@@ -98,7 +97,7 @@ def _write_unnamed(fd: int, target: Path, write: Callable[[BinaryIO], None], syn
         if target.exists():
             os.fchmod(fd, target.stat().st_mode & 0o7777)
         for _ in range(100):
-            tmp = target.with_name(f".{target.stem}.{secrets.token_hex(4)}.tmp{target.suffix}")
+            tmp = _temp_name(target)
             try:
                 _link(magic, tmp)
                 break
@@ -161,15 +160,28 @@ def install_finished(tmp: str | os.PathLike[str], target: str | os.PathLike[str]
     return target
 
 
-def _create_temp(target: Path) -> tuple[int, Path]:
+def _create_temp(target: Path) -> tuple[int, Path | None]:
+    """An open temporary file beside ``target``: without a name where the system has
+    such files (its path is then None), else a new hidden name."""
+    unnamed = _open_unnamed(target.parent)
+    if unnamed is not None:
+        return unnamed, None
+    return _create_named_temp(target)
+
+
+def _create_named_temp(target: Path) -> tuple[int, Path]:
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
     for _ in range(100):
-        tmp = target.with_name(f".{target.stem}.{secrets.token_hex(4)}.tmp{target.suffix}")
+        tmp = _temp_name(target)
         try:
             return os.open(tmp, flags, 0o666), tmp
         except FileExistsError:
             continue
     raise FileExistsError(errno.EEXIST, "no free temporary file name", str(target))
+
+
+def _temp_name(target: Path) -> Path:
+    return target.with_name(f".{target.stem}.{secrets.token_hex(4)}.tmp{target.suffix}")
 
 
 def _fsync_folder(folder: Path) -> None:
