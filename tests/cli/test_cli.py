@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import os
 import re
+import signal
 import subprocess
 import sys
 import textwrap
@@ -377,9 +378,15 @@ def test_ctrl_c_cancels_and_writes_nothing(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, photo: Path, mask: Path, fake_engines
 ) -> None:
     fake_engines("interrupted", "transfigure_fake_engines:InterruptedEngine")
+    # As at a terminal: a runner started in the background (``cmd &``) inherits Ctrl-C
+    # ignored, and the command rightly cannot be interrupted there.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     out = tmp_path / "out.png"
-    code, _, err = run(capsys, "remove", photo, "--mask", mask, "-o", out,
-                       "--engine", "interrupted")
+    try:
+        code, _, err = run(capsys, "remove", photo, "--mask", mask, "-o", out,
+                           "--engine", "interrupted")
+    finally:
+        signal.signal(signal.SIGINT, previous)
     assert code == 130
     assert err.strip() == "Cancelled; nothing was written."
     assert not out.exists()
