@@ -95,6 +95,7 @@ class BatchDialog(QDialog):
     def __init__(self, parent: QWidget | None, settings: QSettings) -> None:
         super().__init__(parent)
         self.setWindowTitle("Batch")
+        self.setMinimumWidth(640)  # room for the paths' hints and the engines' names
         self.settings = settings
         self.runner = JobRunner(self)
         self.report_path: Path | None = None
