@@ -91,32 +91,46 @@ def main() -> int:
             out = root / f"out-{label.replace(' ', '-')}"
             jobs = plan_jobs(photos, out, {"mask": mask})
             started = time.perf_counter()
+            arrivals: list[float] = []
+
+            def arrived(_outcome, arrivals=arrivals) -> None:
+                arrivals.append(time.perf_counter())
             if on_ray:  # start-up of the local cluster included, as a user waits for it
                 from engines.batch.on_ray import run_on_ray
 
-                outcomes = run_on_ray(jobs, Options("remove"), None, workers, lambda o: None)
+                outcomes = run_on_ray(jobs, Options("remove"), None, workers, arrived)
                 done = len(outcomes)
             elif workers == 1:  # in this process, as the command does with --workers 1
                 process(jobs[0], Options("remove"))  # warm-up: imports and the engine
                 started = time.perf_counter()
-                outcomes = run_batch(jobs[1:], Options("remove"), 1, lambda o: None)
+                outcomes = run_batch(jobs[1:], Options("remove"), 1, arrived)
                 done = len(outcomes) + 1
             else:
-                outcomes = run_batch(jobs, Options("remove"), workers, lambda o: None)
+                outcomes = run_batch(jobs, Options("remove"), workers, arrived)
                 done = len(outcomes)
             seconds = time.perf_counter() - started
             rate = (done - (1 if workers == 1 else 0)) / seconds * 60
-            baseline = baseline or rate
+            if workers == 1 and not on_ray:  # the 1-worker row is the scale's unit
+                baseline = rate
             peak = max((o.peak_mb for o in outcomes), default=0.0)
             failed = sum(o.status == "failed" for o in outcomes)
+            # Start-up (to the first result) apart from the pace after it, which is what
+            # a long batch is made of.
+            first = arrivals[0] - started if arrivals else 0.0
+            pace = ((len(arrivals) - 1) / (arrivals[-1] - arrivals[0]) * 60
+                    if len(arrivals) > 1 and arrivals[-1] > arrivals[0] else 0.0)
             local = next((r for r in rows if r[0] == str(workers)), None)
-            against_pool = (f"{(float(local[2]) / rate - 1) * 100:+.1f} %" if on_ray and local
-                            else "")
-            rows.append([label, f"{seconds:.1f}", f"{rate:.1f}", f"{rate / baseline:.2f}×",
-                         f"{rate / baseline / workers * 100:.0f} %", against_pool,
+            against_pool = (f"{(float(local[4]) / rate - 1) * 100:+.1f} % "
+                            f"(pace {(float(local[3]) / pace - 1) * 100:+.1f} %)"
+                            if on_ray and local and pace else "")
+            rows.append([label, f"{seconds:.1f}", f"{first:.1f}", f"{pace:.1f}",
+                         f"{rate:.1f}", f"{rate / baseline:.2f}×" if baseline else "",
+                         f"{rate / baseline / workers * 100:.0f} %" if baseline else "",
+                         against_pool,
                          f"{peak / 1024:.2f} GB", str(failed)])
             digests[label] = digest(out)
-        headers = ["workers", "seconds", "photos/min", "vs 1 worker", "scaling efficiency",
+        headers = ["workers", "seconds", "first result after s", "pace after it /min",
+                   "photos/min", "vs 1 worker", "scaling efficiency",
                    "Ray's overhead vs the pool", "peak memory per worker", "failed"]
         widths = [max(len(r[i]) for r in [headers, *rows]) for i in range(len(headers))]
         for r in [headers, ["-" * w for w in widths], *rows]:
