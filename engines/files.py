@@ -16,7 +16,9 @@ import os
 import secrets
 from collections.abc import Callable
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, TypeVar
+
+T = TypeVar("T")
 
 
 def atomic_write(
@@ -39,24 +41,28 @@ def atomic_write(
     """
     target = Path(target)
     fd, tmp = _create_temp(target)
-    if tmp is None:
-        _write_unnamed(fd, target, write, sync, replace)
-    else:
-        try:
-            with os.fdopen(fd, "wb") as out:
-                write(out)
-                out.flush()
-                if sync:
-                    os.fsync(out.fileno())
-            if replace:
-                if target.exists():
-                    os.chmod(tmp, target.stat().st_mode & 0o7777)
-                os.replace(tmp, target)
-            else:
-                _place_new(tmp, target)
-        except BaseException:
+    try:
+        # An unnamed file's descriptor outlives the writing: it is how it gets its name.
+        with os.fdopen(fd, "wb", closefd=tmp is not None) as out:
+            write(out)
+            out.flush()
+            if sync:
+                os.fsync(out.fileno())
+        if tmp is None:
+            _name_unnamed(fd, target, replace)
+        elif replace:
+            if target.exists():
+                os.chmod(tmp, target.stat().st_mode & 0o7777)
+            os.replace(tmp, target)
+        else:
+            _place_new(tmp, target)
+    except BaseException:
+        if tmp is not None:
             tmp.unlink(missing_ok=True)
-            raise
+        raise
+    finally:
+        if tmp is None:
+            os.close(fd)
     if sync:
         _fsync_folder(target.parent)
     return target
@@ -79,39 +85,22 @@ def _open_unnamed(folder: Path) -> int | None:
         return None
 
 
-def _write_unnamed(fd: int, target: Path, write: Callable[[BinaryIO], None], sync: bool,
-                   replace: bool) -> None:
-    """Write into the unnamed file ``fd``, then give it its name: ``target`` at once when
-    nothing may be replaced (the link fails on a taken name), else a temporary name that
-    is renamed over ``target`` in the same instant."""
+def _name_unnamed(fd: int, target: Path, replace: bool) -> None:
+    """Give the finished unnamed file ``fd`` its name: ``target`` at once when nothing may
+    be replaced (the link fails on a taken name), else a temporary name that is renamed
+    over ``target`` in the same instant."""
     magic = f"/proc/self/fd/{fd}"
+    if not replace:
+        _link(magic, target)
+        return
+    if target.exists():
+        os.fchmod(fd, target.stat().st_mode & 0o7777)
+    _, tmp = _claim_temp_name(target, lambda name: _link(magic, name))
     try:
-        with os.fdopen(fd, "wb", closefd=False) as out:
-            write(out)
-            out.flush()
-            if sync:
-                os.fsync(out.fileno())
-        if not replace:
-            _link(magic, target)
-            return
-        if target.exists():
-            os.fchmod(fd, target.stat().st_mode & 0o7777)
-        for _ in range(100):
-            tmp = _temp_name(target)
-            try:
-                _link(magic, tmp)
-                break
-            except FileExistsError:
-                continue
-        else:
-            raise FileExistsError(errno.EEXIST, "no free temporary file name", str(target))
-        try:
-            os.replace(tmp, target)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
-    finally:
-        os.close(fd)
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def _link(magic: str, name: Path) -> None:
@@ -171,17 +160,19 @@ def _create_temp(target: Path) -> tuple[int, Path | None]:
 
 def _create_named_temp(target: Path) -> tuple[int, Path]:
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    return _claim_temp_name(target, lambda name: os.open(name, flags, 0o666))
+
+
+def _claim_temp_name(target: Path, claim: Callable[[Path], T]) -> tuple[T, Path]:
+    """``claim`` a free hidden name beside ``target`` (it raises FileExistsError on a
+    taken one, and the next random name is tried): what it returned, and the name."""
     for _ in range(100):
-        tmp = _temp_name(target)
+        name = target.with_name(f".{target.stem}.{secrets.token_hex(4)}.tmp{target.suffix}")
         try:
-            return os.open(tmp, flags, 0o666), tmp
+            return claim(name), name
         except FileExistsError:
             continue
     raise FileExistsError(errno.EEXIST, "no free temporary file name", str(target))
-
-
-def _temp_name(target: Path) -> Path:
-    return target.with_name(f".{target.stem}.{secrets.token_hex(4)}.tmp{target.suffix}")
 
 
 def _fsync_folder(folder: Path) -> None:

@@ -128,10 +128,15 @@ def _common_batch_options(parser: argparse.ArgumentParser) -> None:
 
 
 def cmd_batch(args: argparse.Namespace) -> int:
-    from engines.base import Cancelled, InvalidInput, Progress
+    from engines.base import Cancelled, InvalidInput
     from engines.batch.jobs import prepare_batch
     from engines.batch.pool import run_batch
-    from engines.batch.report import check_report_path, totals, write_report
+    from engines.batch.report import (
+        check_report_path,
+        progress_reporter,
+        totals,
+        write_report,
+    )
     from engines.batch.work import Options
 
     entry = engine_entry(args.operation, args.engine)
@@ -170,13 +175,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
     started = time.perf_counter()
 
     def work(report, cancel):
-        def seen(outcome) -> None:
-            outcomes.append(outcome)
-            rate = len(outcomes) / max(1e-6, time.perf_counter() - started)
-            left = (len(jobs) - len(outcomes)) / rate
-            report(Progress(len(outcomes), len(jobs),
-                            f"{Path(outcome.photo).name} {outcome.status} "
-                            f"({rate * 60:.1f}/min, about {format_elapsed(left)} left)"))
+        seen = progress_reporter(len(jobs), report, outcomes, format_elapsed)
         if args.ray is not None:
             from engines.batch.on_ray import run_on_ray
 

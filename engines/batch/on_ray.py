@@ -18,7 +18,7 @@ from typing import Any
 
 from engines.base import Cancelled, CancelToken, InvalidInput
 from engines.batch.jobs import Job
-from engines.batch.pool import answer_idle
+from engines.batch.pool import answer_idle, uses_gpu
 from engines.batch.work import Options, Outcome, process
 
 INSTALL = "pip install 'transfigure[ray]'  (or: pip install 'ray[data]')"
@@ -88,11 +88,8 @@ def run_on_ray(jobs: Sequence[Job], options: Options, address: str | None, worke
         # An engine that runs on GPUs gets one per actor where the cluster has them;
         # Ray places each actor on a node with a free GPU and sets its CUDA device.
         cluster_gpus = int(ray.cluster_resources().get("GPU", 0))
-        from engines import registry
-
-        gpu_engine = not getattr(registry.get(options.operation, options.engine).load(),
-                                 "cpu_only", False)
-        per_actor_gpus = 1 if cluster_gpus and gpu_engine else 0
+        per_actor_gpus = 1 if cluster_gpus and uses_gpu(options.operation,
+                                                        options.engine) else 0
         if per_actor_gpus:
             workers = min(workers, cluster_gpus)
         dataset = ray.data.from_items(items, override_num_blocks=max(1, len(items)))

@@ -11,9 +11,11 @@ a partial file (saves are atomic).
 
 from __future__ import annotations
 
+import functools
 import multiprocessing
 import os
 import signal
+import sys
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -31,12 +33,22 @@ def default_workers() -> int:
                else (os.cpu_count() or 1))
 
 
-def gpus_for(operation: str, engine: str | None) -> int:
-    """How many CUDA GPUs this machine gives the operation's engine: 0 for an engine that
-    computes on the CPU only (it never imports torch to ask) or without CUDA."""
+def uses_gpu(operation: str, engine: str | None) -> bool:
+    """Whether the operation's engine computes on a GPU when there is one (engines that
+    are numpy and OpenCV only say ``cpu_only``)."""
     from engines import registry
 
-    if getattr(registry.get(operation, engine).load(), "cpu_only", False):
+    return not getattr(registry.get(operation, engine).load(), "cpu_only", False)
+
+
+@functools.cache
+def gpus_for(operation: str, engine: str | None) -> int:
+    """How many CUDA GPUs this machine gives the operation's engine: 0 for a CPU-only
+    engine or without CUDA. Asked once per process; torch (a second or two to import)
+    is only imported where an NVIDIA driver is present."""
+    if not uses_gpu(operation, engine):
+        return 0
+    if sys.platform.startswith("linux") and not os.path.exists("/proc/driver/nvidia"):
         return 0
     try:
         import torch
@@ -167,7 +179,7 @@ def run_batch(jobs: Sequence[Job], options: Options, workers: int,
                                                   outcomes, on_outcome):
                 outcomes.append(Outcome(str(job.photo), str(job.output), FAILED, (
                     f"{job.photo.name} stopped its worker: it needs more memory than "
-                    f"{_limit_text(setup[1])}, or the engine crashed on it")))
+                    f"{_limit_text(memory_mb)}, or the engine crashed on it")))
                 on_outcome(outcomes[-1])
     if cancel.cancelled:
         raise Cancelled()

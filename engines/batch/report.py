@@ -5,14 +5,33 @@ from __future__ import annotations
 import csv
 import io
 import json
+import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from pathlib import Path
 
-from engines.base import InvalidInput
+from engines.base import InvalidInput, Progress, Report
 from engines.batch.work import Outcome
 from engines.files import atomic_write
+
+
+def progress_reporter(total: int, report: Report, outcomes: list[Outcome],
+                      left_text: Callable[[float], str] | None = None
+                      ) -> Callable[[Outcome], None]:
+    """A batch's ``on_outcome`` for the command line and the window alike: keep each
+    outcome in ``outcomes`` and report it with the photos per minute so far, and, with
+    ``left_text`` (a duration formatter), the time left at that pace."""
+    started = time.perf_counter()
+
+    def seen(outcome: Outcome) -> None:
+        outcomes.append(outcome)
+        per_second = len(outcomes) / max(1e-6, time.perf_counter() - started)
+        left = (f", about {left_text((total - len(outcomes)) / per_second)} left"
+                if left_text else "")
+        report(Progress(len(outcomes), total, f"{Path(outcome.photo).name} {outcome.status} "
+                                              f"({per_second * 60:.1f} photos/min{left})"))
+    return seen
 
 
 def totals(outcomes: Sequence[Outcome]) -> dict[str, int]:

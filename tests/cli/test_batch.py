@@ -12,6 +12,7 @@ import pytest
 from PIL import Image
 
 from app.__main__ import main
+from tests.photo_folders import write_photo_and_hole
 
 
 @pytest.fixture
@@ -21,11 +22,8 @@ def shoot(tmp_path) -> tuple[Path, Path]:
     masks.mkdir()
     rng = np.random.default_rng(4)
     for i in range(3):
-        pixels = (rng.random((48, 64, 3)) * 255).astype(np.uint8)
-        Image.fromarray(pixels).save(photos / f"img{i}.png")
-        hole = np.zeros((48, 64), np.uint8)
-        hole[12 + i: 28 + i, 20:40] = 255
-        Image.fromarray(hole).save(masks / f"img{i}_mask.png")
+        write_photo_and_hole(photos / f"img{i}.png", masks / f"img{i}_mask.png", (48, 64),
+                             np.s_[12 + i: 28 + i, 20:40], rng)
     return photos, masks
 
 
@@ -211,12 +209,8 @@ def test_a_killed_batch_resumed_equals_a_clean_run(shoot, tmp_path):
 
     photos, masks = shoot
     for i in range(3, 10):
-        rng = np.random.default_rng(i)
-        Image.fromarray((rng.random((240, 320, 3)) * 255).astype(np.uint8)).save(
-            photos / f"img{i}.png")
-        hole = np.zeros((240, 320), np.uint8)
-        hole[60:180, 100:220] = 255
-        Image.fromarray(hole).save(masks / f"img{i}.png")
+        write_photo_and_hole(photos / f"img{i}.png", masks / f"img{i}.png", (240, 320),
+                             np.s_[60:180, 100:220], np.random.default_rng(i))
     clean, killed = tmp_path / "clean", tmp_path / "killed"
     assert main(["batch", "remove", str(photos), "--masks", str(masks), "-o", str(clean),
                  "--workers", "1"]) == 0

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QApplication
 
 from app.__main__ import main
 from app.gui.dialogs import batch as batch_dialog
+from tests.photo_folders import write_photo_and_hole
 
 TIMEOUT_MS = 120_000  # worker processes start in seconds; the margin is for a busy machine
 
@@ -26,11 +27,8 @@ def shoot(tmp_path) -> tuple[Path, Path]:
     masks.mkdir()
     rng = np.random.default_rng(9)
     for i in range(4):
-        Image.fromarray((rng.random((48, 64, 3)) * 255).astype(np.uint8)).save(
-            photos / f"shot{i}.png")
-        hole = np.zeros((48, 64), np.uint8)
-        hole[10 + i: 26 + i, 18:38] = 255
-        Image.fromarray(hole).save(masks / f"shot{i}.png")
+        write_photo_and_hole(photos / f"shot{i}.png", masks / f"shot{i}.png", (48, 64),
+                             np.s_[10 + i: 26 + i, 18:38], rng)
     return photos, masks
 
 

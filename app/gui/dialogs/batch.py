@@ -38,7 +38,7 @@ from PySide6.QtWidgets import (
 from app.gui.dialogs.training_charts import duration_text
 from app.gui.jobs import JobRunner
 from engines import registry
-from engines.base import CancelToken, InvalidInput, Progress, Report
+from engines.base import CancelToken, InvalidInput, Report
 
 REPORT_NAME = "transfigure-batch-report.csv"  # written in the output folder
 SETTINGS_GROUP = "batch"
@@ -283,7 +283,7 @@ class BatchDialog(QDialog):
         from engines.batch.jobs import prepare_batch
         from engines.batch.memory import default_limit_mb
         from engines.batch.pool import run_batch
-        from engines.batch.report import write_report
+        from engines.batch.report import progress_reporter, write_report
         from engines.batch.work import Options
 
         op, photos = self.current, self.input_edit.text().strip()
@@ -307,19 +307,12 @@ class BatchDialog(QDialog):
             jobs = prepare_batch(photos, out_dir, sides)  # refusals come as failures
             count = min(workers, len(jobs))
             started = time.perf_counter()
-            outcomes = self._outcomes
-
-            def seen(outcome) -> None:
-                outcomes.append(outcome)
-                rate = len(outcomes) / max(1e-6, time.perf_counter() - started) * 60
-                report(Progress(len(outcomes), len(jobs),
-                                f"{Path(outcome.photo).name} {outcome.status} "
-                                f"({rate:.1f} photos/min)"))
+            seen = progress_reporter(len(jobs), report, self._outcomes)
             try:
                 run_batch(jobs, options, count, seen, cancel, default_limit_mb(count),
                           in_process=False)
             finally:
-                write_report(report_path, outcomes, time.perf_counter() - started)
+                write_report(report_path, self._outcomes, time.perf_counter() - started)
         return work
 
     def _on_progress(self, step: int, total: int, message: str, eta: float) -> None:
