@@ -33,6 +33,59 @@ def parse_layers(text: str) -> tuple[int, ...]:
     return tuple(sorted(set(layers)))
 
 
+def strength(text: str) -> float:
+    """A per-feature strength, 0 to 1."""
+    return _number_in(text, 0.0, 1.0)
+
+
+def slider(text: str) -> float:
+    """A slider setting, -1 to 1."""
+    return _number_in(text, -1.0, 1.0)
+
+
+def _number_in(text: str, low: float, high: float) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"want a number from {low:g} to {high:g}, "
+                                         f"not {text!r}") from None
+    if not low <= value <= high:
+        raise argparse.ArgumentTypeError(f"want a number from {low:g} to {high:g}, "
+                                         f"not {value:g}")
+    return value
+
+
+FEATURE_HELP = {
+    "mouth": "how much of SECOND's mouth to take, 0-1 (default 1)",
+    "eyes": "how much of SECOND's eye openness to take, 0-1 (default 1)",
+    "brows": "how much of SECOND's brows to take, 0-1 (default 1)",
+    "tilt": "how much of SECOND's head tilt to take, 0-1 (default 0: off)",
+}
+SLIDER_HELP = {
+    "smile": "smile (up to 1) or frown (down to -1), no SECOND needed",
+    "mouth_open": "open the mouth (up to 1) or close it (-1)",
+    "brow_raise": "raise (up to 1) or lower (-1) the brows",
+    "eye_open": "open the eyes wider (up to 1) or close them (-1)",
+}
+
+
+def add_feature_options(parser: argparse.ArgumentParser) -> None:
+    """The landmark engine's per-feature strengths and sliders (also used by ``batch``)."""
+    group = parser.add_argument_group("feature by feature (landmark engine)")
+    for name, text in FEATURE_HELP.items():
+        group.add_argument(f"--{name}", type=strength, default=0.0 if name == "tilt" else 1.0,
+                           metavar="S", help=text)
+    sliders = group.add_argument_group("sliders (landmark engine)")
+    for name, text in SLIDER_HELP.items():
+        sliders.add_argument(f"--{name.replace('_', '-')}", dest=name, type=slider,
+                             default=0.0, metavar="V", help=text)
+
+
+def feature_settings(args: argparse.Namespace) -> dict[str, float]:
+    """The request fields the options above set."""
+    return {name: getattr(args, name) for name in (*FEATURE_HELP, *SLIDER_HELP)}
+
+
 def add_commands(commands, common: argparse.ArgumentParser) -> None:
     """``expression`` (called by ``app.cli.main.build_parser`` from the operations table)."""
     expression = commands.add_parser(
@@ -46,7 +99,8 @@ def add_commands(commands, common: argparse.ArgumentParser) -> None:
     )
     expression.add_argument("first", metavar="FIRST", nargs="?", help="the portrait to change")
     expression.add_argument("second", metavar="SECOND", nargs="?",
-                            help="the portrait with the wanted expression")
+                            help="the portrait with the wanted expression (optional with "
+                                 "the sliders)")
     expression.add_argument("--output", "-o", metavar="OUT")
     expression.add_argument("--pairs", metavar="CSV",
                             help="many pairs: rows of first,second[,output]")
@@ -57,6 +111,7 @@ def add_commands(commands, common: argparse.ArgumentParser) -> None:
                             help="StyleGAN layers taken from SECOND (default 4,5)")
     expression.add_argument("--strength", type=float, default=1.0,
                             help="0 keeps FIRST, 1 takes SECOND's expression (default 1)")
+    add_feature_options(expression)
     expression.add_argument("--steps", type=int, default=1000,
                             help="StyleGAN inversion steps per face (default 1000)")
     expression.add_argument("--face-first", type=int, metavar="N",
@@ -113,9 +168,12 @@ def cmd_expression(args: argparse.Namespace) -> int:
             raise InvalidInput(f"The folder {out_dir} does not exist.")
         pairs = read_pairs(Path(args.pairs), out_dir)
     else:
-        if not (args.first and args.second and args.output):
-            raise InvalidInput("Give FIRST SECOND -o OUT, or --pairs CSV --out-dir DIR.")
-        pairs = [(Path(args.first), Path(args.second), Path(args.output))]
+        sliders = any(getattr(args, name) for name in SLIDER_HELP)
+        if not (args.first and (args.second or sliders) and args.output):
+            raise InvalidInput("Give FIRST SECOND -o OUT, FIRST -o OUT with a slider "
+                               "(--smile 0.6 …), or --pairs CSV --out-dir DIR.")
+        pairs = [(Path(args.first), Path(args.second) if args.second else None,
+                  Path(args.output))]
     entry = engine_entry("expression", args.engine)
     engine = entry.load()()
     failures = 0
@@ -125,7 +183,7 @@ def cmd_expression(args: argparse.Namespace) -> int:
         except InvalidInput as exc:
             if len(pairs) == 1:
                 raise
-            error(f"{first.name} + {second.name}: {exc.message}")
+            error(f"{first.name} + {second.name if second else '(sliders)'}: {exc.message}")
             failures += 1
     if failures:
         say(f"{len(pairs) - failures} of {len(pairs)} pairs done; the others are listed above.")
@@ -133,24 +191,28 @@ def cmd_expression(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _one_pair(engine, name: str, args: argparse.Namespace, first: Path, second: Path,
+def _one_pair(engine, name: str, args: argparse.Namespace, first: Path, second: Path | None,
               output: Path) -> None:
     from engines import imageio
     from engines.expression import ExpressionRequest
 
-    check_output(output, [first, second], args.overwrite)
+    check_output(output, [first] + ([second] if second else []), args.overwrite)
     photo = imageio.load_image(first)
-    other = imageio.load_image(second)
+    other = imageio.load_image(second).pixels if second else None
     request = ExpressionRequest(
-        photo.pixels, other.pixels, strength=args.strength, face_first=args.face_first,
+        photo.pixels, other, strength=args.strength, face_first=args.face_first,
         face_second=args.face_second, layers=args.layers, steps=args.steps, seed=args.seed,
-        device=args.device,
+        device=args.device, **feature_settings(args),
     )
     result, shown = run_request(name, engine, request)
     written = save_changed(photo, result.image, output, args.overwrite,
                            changed=result.blend_mask > 0)
     for note in result.notes:
         say(f"note: {note}")
+    if result.warp is not None and shown:
+        warp = result.warp
+        say(f"warp: {'folds' if warp.folded else 'no fold'} (smallest area ratio "
+            f"{warp.min_jacobian:.2f}), skin stretched at most {warp.max_stretch:.2f}×")
     if shown:
-        say(f"{first.name} with the expression of {second.name}: {result.seconds:.1f} s; "
-            f"saved {written}.")
+        source = f"the expression of {second.name}" if second else "the sliders"
+        say(f"{first.name} with {source}: {result.seconds:.1f} s; saved {written}.")

@@ -210,3 +210,32 @@ def folds(map_x: np.ndarray, map_y: np.ndarray, where: np.ndarray, step: int = W
     det = dxx * dyy - dxy * dyx
     inside = where[::step, ::step][:-1, :-1]
     return bool(inside.any() and det[inside].min() < least)
+
+
+def warp_quality(map_x: np.ndarray, map_y: np.ndarray, where: np.ndarray,
+                 step: int = WARP_STEP) -> tuple[float, float]:
+    """(smallest Jacobian determinant, largest local stretch) of a backward map in ``where``.
+
+    The determinant is the source area each output pixel samples: at or below 0 the
+    warp folds (the image is mirrored over itself). The stretch is how much the worst
+    small length is lengthened or shortened, whichever way: the larger of the map's
+    largest singular value and the inverse of its smallest (1 = no distortion). Both are
+    measured on a grid ``step`` px apart. (1, 1) when ``where`` is empty.
+    """
+    mx, my = map_x[::step, ::step], map_y[::step, ::step]
+    if min(mx.shape) < 2:
+        return 1.0, 1.0
+    a, b = np.diff(mx, axis=1)[:-1] / step, np.diff(mx, axis=0)[:, :-1] / step
+    c, d = np.diff(my, axis=1)[:-1] / step, np.diff(my, axis=0)[:, :-1] / step
+    inside = where[::step, ::step][:-1, :-1]
+    if not inside.any():
+        return 1.0, 1.0
+    a, b, c, d = (v[inside].astype(np.float64) for v in (a, b, c, d))
+    det = a * d - b * c
+    # Singular values of [[a, b], [c, d]] in closed form.
+    e, f = (a + d) / 2, (a - d) / 2
+    g, h = (c + b) / 2, (c - b) / 2
+    q, r = np.hypot(e, h), np.hypot(f, g)
+    largest, smallest = q + r, np.abs(q - r)
+    stretch = np.maximum(largest, 1.0 / np.maximum(smallest, 1e-6))
+    return float(det.min()), float(stretch.max())

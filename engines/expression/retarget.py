@@ -1,19 +1,17 @@
-"""Where the first face's landmarks go: the second face's expression, the first's pose.
+"""What the first face should do to show the second face's expression, in its own way.
 
-The second face's 68 landmarks are laid over the first face by a similarity fitted on
-the points an expression hardly moves (``STABLE``: eye corners, nose bridge). Those
-points then stay exactly where they are in the first photo: they define the face's frame,
-and moving them by the fit's leftover (landmark noise, a head turn) would shift the frame
-that every other point is placed in.
+The second face is described by what people see (``engines.faces.descriptors``: mouth
+opening, width, corner lift, eye openness, brow height, each in its own inter-ocular
+units), and the first face is moved by the rig (``engines.expression.rig``) until its
+own descriptors are those. So the motion is retargeted, not copied: a wide mouth opens
+as far relative to its own face, the first face keeps its lips' shape, and the jaw opens
+about its hinge instead of the lower face stretching.
 
-The expression is what the second face shows beyond its pose. The first face's own
-landmarks are turned into the second's pose (``engines.expression.pose``: yaw and pitch
-fitted on the rigid points through a generic face depth); the difference between the
-second face and that turned first face is the change of expression, and it is added to
-the first face where it is. When both heads face the same way the turned face is the
-first face itself, and the moved points are simply the second face's (fitted); when they
-are turned differently, the second face's turn (a mouth slid sideways, a far eye
-narrowed) is not copied onto the first face, only its expression.
+Pose: a head turned up or to the side shortens some of those lengths on the photo. The
+first face's own landmarks are turned into the second's pose (``engines.expression.pose``)
+and described there; the second face's descriptors minus those of the turned first face
+is the change of expression, added to the first face's own descriptors. When both heads
+face the same way that is simply the second face's descriptors.
 """
 
 from __future__ import annotations
@@ -23,35 +21,23 @@ from typing import NamedTuple
 import numpy as np
 
 from engines.expression.pose import relative_turn, turned_face
+from engines.expression.rig import Motion
+from engines.faces.descriptors import Descriptors, describe, face_frame
 from engines.faces.geometry import apply_affine, similarity_fit
-from engines.faces.shape import (
-    BROWS,
-    EYES,
-    MOUTH,
-    STABLE,
-    eye_distance,
-    mouth_gap,
-)
+from engines.faces.shape import STABLE, eye_distance, mouth_gap
 
-# Landmarks the expression moves, with how far (1 = the whole change). The eye corners
-# are stable points and stay. The chin follows a dropping jaw; the jaw's sides stay, as
-# they are the person's build.
-MOVE_WEIGHTS: dict[int, float] = {
-    **{i: 1.0 for i in BROWS + EYES + MOUTH if i not in STABLE},
-    4: 0.25, 5: 0.5, 6: 0.8, 7: 1.0, 8: 1.0, 9: 1.0, 10: 0.8, 11: 0.5, 12: 0.25,
-}
-MOVING = tuple(i for i, weight in MOVE_WEIGHTS.items() if weight > 0)
 OPEN_MOUTH = 0.08  # inner-lip gap (eye distances) from which a mouth counts as open
 GAP_CHANGE = 0.06  # eye distances: an open mouth whose opening changes this much
 
 
 class Retarget(NamedTuple):
-    """Where the landmarks would go at full strength, and how the two heads differ."""
+    """The motion that gives the first face the second's expression, and how the heads differ."""
 
-    target: np.ndarray  # 68×2, photo pixels of the first photo; only MOVING points differ
+    motion: Motion
     misfit: float  # mean distance left on the stable points after the similarity (eye dist.)
     yaw: float  # degrees the second head is turned from the first, beyond landmark noise
     pitch: float
+    tilt: float  # degrees the second head leans beyond the first, in the picture plane
 
 
 def fit_second(first: np.ndarray, second: np.ndarray) -> tuple[np.ndarray, float]:
@@ -66,28 +52,40 @@ def fit_second(first: np.ndarray, second: np.ndarray) -> tuple[np.ndarray, float
     return fitted, misfit / max(eye_distance(first), 1e-9)
 
 
-def target_landmarks(first: np.ndarray, second: np.ndarray) -> Retarget:
-    """Where each of the first face's landmarks would go at full strength.
+def motion_between(first: Descriptors, wanted: Descriptors) -> Motion:
+    """The rig's motion taking a face described by ``first`` to ``wanted`` (one to one)."""
+    return Motion(
+        jaw=wanted.mouth_open - first.mouth_open,
+        width=wanted.mouth_width - first.mouth_width,
+        lift=(wanted.left_lift - first.left_lift, wanted.right_lift - first.right_lift),
+        eyes=(wanted.left_eye - first.left_eye, wanted.right_eye - first.right_eye),
+        brows=(wanted.left_brow - first.left_brow, wanted.right_brow - first.right_brow),
+    )
 
-    The change of expression is measured in the second face's pose (the second face
-    against the first turned into that pose) and applied to the first where it is.
+
+def head_tilt(points: np.ndarray) -> float:
+    """Degrees the face's eye line leans on the photo (clockwise positive)."""
+    frame = face_frame(points)
+    return float(-np.degrees(np.arctan2(frame[1, 0], frame[0, 0])))
+
+
+def retarget(first: np.ndarray, second: np.ndarray) -> Retarget:
+    """The motion giving the first face (68×2) the second face's expression, at full strength.
+
+    The change is measured in the second face's pose (the second face against the
+    first turned into that pose), so a head turn is not taken for an expression.
     """
     first = np.asarray(first, dtype=np.float64)
-    fitted, misfit = fit_second(first, np.asarray(second, dtype=np.float64))
+    second = np.asarray(second, dtype=np.float64)
+    fitted, misfit = fit_second(first, second)
     yaw, pitch = relative_turn(first, fitted)
-    in_their_pose = turned_face(first, yaw, pitch)
-    target = first.copy()
-    moving = list(MOVING)
-    target[moving] += fitted[moving] - in_their_pose[moving]
-    return Retarget(target, misfit, yaw, pitch)
-
-
-def moved_landmarks(first: np.ndarray, target: np.ndarray, strength: float) -> np.ndarray:
-    """The first face's landmarks moved towards ``target`` by ``strength`` (per-point weights)."""
-    weights = np.zeros(len(first))
-    for i, weight in MOVE_WEIGHTS.items():
-        weights[i] = weight
-    return first + (strength * weights)[:, None] * (target - first)
+    own, theirs = describe(first), describe(second)
+    in_their_pose = describe(turned_face(first, yaw, pitch)) if yaw or pitch else own
+    motion = motion_between(in_their_pose, theirs)
+    tilt = head_tilt(second) - head_tilt(first)
+    tilt = (tilt + 180.0) % 360.0 - 180.0
+    return Retarget(Motion(motion.jaw, motion.width, motion.lift, motion.eyes, motion.brows,
+                           tilt), misfit, yaw, pitch, tilt)
 
 
 def mouth_change(first: np.ndarray, moved: np.ndarray) -> str | None:

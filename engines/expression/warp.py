@@ -1,17 +1,22 @@
 """The classic Expression engine: a landmark warp, no downloads.
 
-The first face's brows, eyes, mouth and chin move towards the second face's expression
-(``engines.expression.retarget``: the change of expression measured against the first
-face turned into the second's pose, added to the first face where it is; stable points
-stay) by the request's strength. The photo follows through a thin-plate spline
-(``engines.expression.mesh``) that also holds a ring of fixed points around the face, so
-the warp fades out before the ring and the blend mask, which ends at the ring, leaves
-every pixel beyond it untouched. When both photos show the same person facing about the
-same way, the second photo's mouth and eyes are then laid in
-(``engines.expression.transplant``): teeth, creases and open eyes a warp cannot make.
-Otherwise a mouth that opens or closes is redrawn from the second photo
-(``engines.expression.mouth``). All the work is done on a crop around the face, so the
-photo's size hardly matters.
+What the first face should do comes from the second face (``engines.expression.retarget``:
+the second face's expression as scale-free descriptors, reached on the first face by the
+anatomical rig of ``engines.expression.rig``) and from the sliders
+(``engines.expression.sliders``), each feature (mouth, eyes, brows, tilt) scaled by its own
+strength. The photo follows through a thin-plate spline (``engines.expression.mesh``) on
+the landmarks and the rig's cheek controls, held by a ring of fixed points around the
+face, so the warp fades out before the ring and the blend mask, which ends at the ring,
+leaves every pixel beyond it untouched. A closing eye is closed by its lid sliding over
+it (the eye itself is not squashed). Then what a warp cannot make is laid in: when both
+photos show the same person facing about the same way, the second photo's mouth and eyes
+(``engines.expression.transplant``); for two people, a mouth that opens or closes is
+redrawn from the second photo scaled to the first mouth (``engines.expression.mouth``) and
+an eye opening from shut takes the second photo's eye; with sliders alone, an opening
+mouth gets its own inside, scaled, or a painted one (``engines.expression.cavity``). Each
+result reports the warp's smallest Jacobian determinant and largest local stretch on the
+face's skin. All the work is done on a crop around the face, so the photo's size hardly
+matters; the faces found are remembered per photo, so a slider step skips the detector.
 """
 
 from __future__ import annotations
@@ -22,19 +27,18 @@ import numpy as np
 from engines.base import CancelToken, Engine, InvalidInput, Progress, Report
 from engines.blend import blend_by_alpha
 from engines.crop import Crop
-from engines.expression.mesh import folds, remap, tps_maps, warp_maps
+from engines.expression import rig
+from engines.expression.cavity import paint_cavity
+from engines.expression.mesh import folds, remap, tps_maps, warp_maps, warp_quality
 from engines.expression.mouth import redraw_mouth
-from engines.expression.request import ExpressionRequest, ExpressionResult
-from engines.expression.retarget import (
-    MOVING,
-    mouth_change,
-    moved_landmarks,
-    target_landmarks,
-)
+from engines.expression.request import ExpressionRequest, ExpressionResult, WarpCheck
+from engines.expression.retarget import OPEN_MOUTH, mouth_change, retarget
+from engines.expression.sliders import slider_motion
 from engines.expression.transplant import features_to_take, transplant_features
-from engines.faces.detect import Face, detect_faces, pick_face
-from engines.faces.identity import SAME_PERSON_THRESHOLD, face_descriptor, identity_distance
-from engines.faces.shape import FIRST_EYE, OUTER_LIPS, SECOND_EYE
+from engines.faces.analysis import descriptor_of, faces_in
+from engines.faces.detect import Face, pick_face
+from engines.faces.identity import SAME_PERSON_THRESHOLD, identity_distance
+from engines.faces.shape import FIRST_EYE, OUTER_LIPS, SECOND_EYE, mouth_gap
 
 MIN_EYE_DISTANCE = 28.0  # px: below this the 68 landmarks are too coarse to warp by
 RING_MARGIN = 0.45  # eye distances from the moved landmarks' hull to the fixed ring
@@ -45,6 +49,10 @@ POSE_WARNING = 15.0  # degrees of yaw or pitch between the heads: turned differe
 TRANSPLANT_TURN = 4.0  # degrees beyond NOISE_ANGLE up to which the second's features may be used
 STEPS = 6
 FEATURE_SLACK = 0.1  # eye distances around mouth and eyes where a warp may fold
+STILL = 0.25  # px: a landmark moved less than this has not moved
+CLOSING_EYE = 0.8  # an eye closing below this share of its height is closed by its lid
+LID_SOFTNESS = 0.8  # px: the lid's edge over the eye blurs this much
+STRETCH_WARNING = 2.0  # local stretch on the skin beyond which the result says so
 
 
 class WarpExpressionEngine(Engine[ExpressionRequest, ExpressionResult]):
@@ -60,72 +68,74 @@ class WarpExpressionEngine(Engine[ExpressionRequest, ExpressionResult]):
     def compute(
         self, request: ExpressionRequest, device: str, report: Report, cancel: CancelToken
     ) -> ExpressionResult:
-        first, second = (np.ascontiguousarray(photo, dtype=np.float32)
-                         for photo in (request.first, request.second))
+        first = np.ascontiguousarray(request.first, dtype=np.float32)
+        second = (None if request.second is None
+                  else np.ascontiguousarray(request.second, dtype=np.float32))
         h, w = first.shape[:2]
-        if request.strength == 0:
+        from_second = second is not None and request.strength > 0
+        if not from_second and not request.moves_by_sliders:
             cancel.raise_if_set()
-            return ExpressionResult(
-                first.copy(), (0, 0, 0, 0), np.zeros((h, w), np.float32),
-                notes=("At strength 0 the photo stays as it was.",),
-            )
+            why = ("At strength 0 the photo stays as it was." if second is not None else
+                   "Without a second portrait or a slider moved, the photo stays as it was.")
+            return _unchanged(first, why)
         notes: list[str] = []
 
         report(Progress(0, STEPS, "Finding the face in the first photo"))
-        face1 = _pick_face(detect_faces(first, self.detector), request.face_first, "first", notes)
+        face1 = _pick_face(faces_in(first, self.detector), request.face_first, "first", notes)
         cancel.raise_if_set()
-        report(Progress(1, STEPS, "Finding the face in the second photo"))
-        face2 = _pick_face(
-            detect_faces(second, self.detector), request.face_second, "second", notes
-        )
-        cancel.raise_if_set()
-
-        retarget = target_landmarks(face1.landmarks, face2.landmarks)
-        if max(abs(retarget.yaw), abs(retarget.pitch)) > POSE_WARNING:
-            notes.append("The two heads are turned differently, so the new expression may "
-                         "look strained; photos taken from the same angle work best.")
-        moved = moved_landmarks(face1.landmarks, retarget.target, float(request.strength))
+        motion = rig.Motion()
+        face2 = None
+        turn = 0.0
+        if from_second:
+            report(Progress(1, STEPS, "Finding the face in the second photo"))
+            face2 = _pick_face(faces_in(second, self.detector), request.face_second, "second",
+                               notes)
+            cancel.raise_if_set()
+            asked = retarget(face1.landmarks, face2.landmarks)
+            turn = max(abs(asked.yaw), abs(asked.pitch))
+            if turn > POSE_WARNING:
+                notes.append("The two heads are turned differently, so the new expression may "
+                             "look strained; photos taken from the same angle work best.")
+            s = float(request.strength)
+            motion = asked.motion.scaled(mouth=s * request.mouth, eyes=s * request.eyes,
+                                         brows=s * request.brows, tilt=s * request.tilt)
+        if request.moves_by_sliders:
+            motion = motion + slider_motion(face1.landmarks, **request.sliders)
+        moved_face = rig.apply(face1.landmarks, motion)
+        moved = moved_face.landmarks
+        src_points = np.concatenate([face1.landmarks, moved_face.controls_from])
+        dst_points = np.concatenate([moved, moved_face.controls_to])
+        shift = np.linalg.norm(dst_points - src_points, axis=1)
+        if shift.max() < STILL:
+            cancel.raise_if_set()
+            return _unchanged(first, "The face already shows that expression; nothing moved.")
         eye_distance = face1.eye_distance
-        ring = _ring(face1.landmarks, moved, eye_distance)
+        # Around the inner face and whatever moves (a brow alone still gets a full ring).
+        ring = _ring(np.concatenate([face1.landmarks[17:], src_points[shift >= STILL]]),
+                     dst_points[shift >= STILL], eye_distance)
         box = _crop_box(ring, w, h)
         preview_box = box.box
         crop = first[box.slices]
         report(Progress(2, STEPS, "Warping the face", crop, preview_box))
 
-        src = _mesh_points(face1.landmarks, ring, box)
-        dst = _mesh_points(moved, ring, box)
-        map_x, map_y = tps_maps(src, dst, box.x1 - box.x0, box.y1 - box.y0)
-        if folds(map_x, map_y, _skin(face1.landmarks, moved, ring, box, eye_distance)):
+        src = _mesh_points(src_points, ring, box)
+        dst = _mesh_points(dst_points, ring, box)
+        size = (box.x1 - box.x0, box.y1 - box.y0)
+        map_x, map_y = tps_maps(src, dst, *size)
+        skin = _skin(face1.landmarks, moved, ring, box, eye_distance)
+        if folds(map_x, map_y, skin):
             # Pulled too hard for a spline: the mesh's triangles cannot overshoot.
-            map_x, map_y = warp_maps(src, dst, box.x1 - box.x0, box.y1 - box.y0)
+            map_x, map_y = warp_maps(src, dst, *size)
+        map_x, map_y = _close_lids(map_x, map_y, face1.landmarks - box.origin,
+                                   moved - box.origin)
+        check = WarpCheck(*warp_quality(map_x, map_y, skin))
         warped = remap(crop, map_x, map_y)
         cancel.raise_if_set()
         report(Progress(3, STEPS, "Warped", warped, preview_box))
 
-        distance = identity_distance(
-            face_descriptor(first, face1.landmarks), face_descriptor(second, face2.landmarks)
-        )
-        same_person = distance <= SAME_PERSON_THRESHOLD
-        # A feature seen from another angle would bring that angle's look along.
-        facing_alike = max(abs(retarget.yaw), abs(retarget.pitch)) <= TRANSPLANT_TURN
-        change = mouth_change(face1.landmarks, moved)
-        wanted = features_to_take(face1.landmarks, moved) if same_person and facing_alike else ()
-        taken: tuple[str, ...] = ()
-        if wanted:
-            warped, taken = transplant_features(warped, crop, face1.landmarks - box.origin,
-                                                moved - box.origin, second, face2.landmarks,
-                                                eye_distance, wanted)
-            cancel.raise_if_set()
-            if taken:
-                report(Progress(4, STEPS, f"Took the {' and '.join(taken)} from the second "
-                                "photo", warped, preview_box))
-        if change is not None and "mouth" not in taken:
-            warped = redraw_mouth(warped, crop, face1.landmarks - box.origin,
-                                  moved - box.origin, second, face2.landmarks, change)
-            cancel.raise_if_set()
-            redrawn = "inside of the mouth" if change == "open" else "closing mouth"
-            report(Progress(4, STEPS, f"Redrew the {redrawn} from the second photo", warped,
-                            preview_box))
+        warped = self._lay_in(warped, crop, first, face1, moved, second, face2, turn, box,
+                              notes, report, preview_box)
+        cancel.raise_if_set()
 
         alpha = _feathered_mask(ring - box.origin, crop.shape[:2], FEATHER * eye_distance)
         blended = blend_by_alpha(crop, warped, alpha)
@@ -135,14 +145,99 @@ class WarpExpressionEngine(Engine[ExpressionRequest, ExpressionResult]):
         blend_mask[box.slices] = alpha
         cancel.raise_if_set()
         report(Progress(5, STEPS, "Blended", blended, preview_box))
-        if not same_person:
-            notes.append(
-                f"These look like two different people (face distance {distance:.2f}, over "
-                f"{SAME_PERSON_THRESHOLD}): the first face also takes on some of the second "
-                "face's shape."
-            )
+        if check.folded:
+            notes.append("The change is too large for this face: the warp folds over itself "
+                         "somewhere; try a lower strength.")
+        elif check.max_stretch > STRETCH_WARNING:
+            notes.append(f"The skin is stretched up to {check.max_stretch:.1f}× somewhere; "
+                         "a lower strength looks more natural.")
         report(Progress(STEPS, STEPS, "Done", blended, preview_box))
-        return ExpressionResult(result, preview_box, blend_mask, notes=tuple(notes))
+        return ExpressionResult(result, preview_box, blend_mask, notes=tuple(notes),
+                                warp=check)
+
+    def _lay_in(self, warped: np.ndarray, crop: np.ndarray, first: np.ndarray, face1: Face,
+                moved: np.ndarray, second: np.ndarray | None, face2: Face | None,
+                turn: float, box: Crop, notes: list[str], report: Report,
+                preview_box: tuple[int, int, int, int]) -> np.ndarray:
+        """What a warp cannot make, from the second photo or painted: see the module doc."""
+        own_points = face1.landmarks - box.origin
+        new_points = moved - box.origin
+        eye_distance = face1.eye_distance
+        change = mouth_change(face1.landmarks, moved)
+        taken: tuple[str, ...] = ()
+        if second is not None and face2 is not None:
+            distance = identity_distance(descriptor_of(first, face1),
+                                         descriptor_of(second, face2))
+            same_person = distance <= SAME_PERSON_THRESHOLD
+            # A feature seen from another angle would bring that angle's look along.
+            facing_alike = turn <= TRANSPLANT_TURN
+            wanted = features_to_take(face1.landmarks, moved) if facing_alike else ()
+            if not same_person:  # another person's mouth would carry their identity
+                wanted = tuple(name for name in wanted if name != "mouth")
+                notes.append(
+                    f"These look like two different people (face distance {distance:.2f}, "
+                    f"over {SAME_PERSON_THRESHOLD}): the expression is retargeted to the "
+                    "first face's own proportions.")
+            if wanted:
+                warped, taken = transplant_features(warped, crop, own_points, new_points,
+                                                    second, face2.landmarks, eye_distance,
+                                                    wanted)
+                if taken:
+                    report(Progress(4, STEPS, f"Took the {' and '.join(taken)} from the "
+                                    "second photo", warped, preview_box))
+            if change is not None and "mouth" not in taken:
+                warped = redraw_mouth(warped, crop, own_points, new_points, second,
+                                      face2.landmarks, change)
+                redrawn = "inside of the mouth" if change == "open" else "closing mouth"
+                report(Progress(4, STEPS, f"Redrew the {redrawn} from the second photo",
+                                warped, preview_box))
+            return warped
+        if change == "open":
+            if mouth_gap(face1.landmarks) >= OPEN_MOUTH:  # its own inside, scaled
+                warped = redraw_mouth(warped, crop, own_points, new_points, crop, own_points,
+                                      change)
+            else:
+                warped = paint_cavity(warped, crop, own_points, new_points, eye_distance)
+            report(Progress(4, STEPS, "Opened the mouth", warped, preview_box))
+        return warped
+
+
+def _unchanged(first: np.ndarray, why: str) -> ExpressionResult:
+    h, w = first.shape[:2]
+    return ExpressionResult(first.copy(), (0, 0, 0, 0), np.zeros((h, w), np.float32),
+                            notes=(why,), warp=WarpCheck(1.0, 1.0))
+
+
+def _close_lids(map_x: np.ndarray, map_y: np.ndarray, before: np.ndarray,
+                after: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The maps with each closing eye closed by its lid, not squashed.
+
+    A spline pulling the lid down compresses the eye under it: the iris becomes a flat
+    oval. An eyelid slides over the eye instead. So inside the eye's new opening the
+    maps sample the eye where it was (the iris keeps its shape and is cut by the lid's
+    new edge), and only the lid and the skin above it follow the spline.
+    """
+    for eye in (FIRST_EYE, SECOND_EYE):
+        idx = list(eye)
+        height_before = _eye_height(before[idx])
+        if _eye_height(after[idx]) >= CLOSING_EYE * height_before:
+            continue
+        opening = np.zeros(map_x.shape, np.float32)
+        cv2.fillPoly(opening, [np.round(after[idx] * 16).astype(np.int32)], 1.0,
+                     cv2.LINE_AA, shift=4)
+        if not opening.any():
+            continue
+        opening = cv2.GaussianBlur(opening, (0, 0), LID_SOFTNESS)
+        ys, xs = np.mgrid[0:map_x.shape[0], 0:map_x.shape[1]].astype(np.float32)
+        # Where the eye's corners went (they hardly move): sample the eye shifted with them.
+        offset = (before[idx][[0, 3]] - after[idx][[0, 3]]).mean(0)
+        map_x = map_x + opening * (xs + offset[0] - map_x)
+        map_y = map_y + opening * (ys + offset[1] - map_y)
+    return map_x.astype(np.float32), map_y.astype(np.float32)
+
+
+def _eye_height(eye: np.ndarray) -> float:
+    return float((np.linalg.norm(eye[1] - eye[5]) + np.linalg.norm(eye[2] - eye[4])) / 2)
 
 
 def _pick_face(faces: list[Face], index: int | None, which: str, notes: list[str]) -> Face:
@@ -157,14 +252,13 @@ def _pick_face(faces: list[Face], index: int | None, which: str, notes: list[str
     return face
 
 
-def _ring(first: np.ndarray, moved: np.ndarray, eye_distance: float) -> np.ndarray:
+def _ring(before: np.ndarray, after: np.ndarray, eye_distance: float) -> np.ndarray:
     """Fixed points around everything that moves, evenly spaced (photo pixels, N×2).
 
     They sit ``RING_MARGIN`` eye distances outside the convex hull of the moving
-    landmarks (before and after), so the warp has room to fade out.
+    points (before and after), so the warp has room to fade out.
     """
-    moving = list(MOVING)
-    pts = np.concatenate([first[moving], moved[moving]]).astype(np.float32)
+    pts = np.concatenate([before, after]).astype(np.float32)
     hull = cv2.convexHull(pts).reshape(-1, 2).astype(np.float64)
     centre = hull.mean(0)
     out = hull - centre

@@ -2,8 +2,12 @@
 
 The first well is the photo in the canvas (dropping a portrait on it opens that photo);
 the second well holds the portrait whose expression is wanted. Each well shows the
-faces found and which one is used; a click picks another. The result is one undoable
-step on the canvas.
+faces found and which one is used; a click picks another. Below, the landmark engine's
+feature-by-feature strengths and its sliders (smile, open mouth, raise brows, open
+eyes), which need no second photo: while they move, the canvas previews the result live
+(on a job runner of the panel's own, the newest setting winning, the face analysis
+remembered by the engine). Run (or Apply) makes it one undoable step, and the sliders go
+back to 0 for the next change.
 """
 
 from __future__ import annotations
@@ -28,7 +32,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.gui.jobs import JobRunner
 from app.gui.panels.base import OperationPanel, Workspace, engine_combo, restore_choice
+from app.gui.panels.expression_controls import ExpressionControls
 from app.gui.panels.face_well import FaceWell
 from engines import imageio, registry
 from engines.base import EngineError
@@ -91,11 +97,17 @@ class ExpressionPanel(OperationPanel):
         hint = QLabel("1–3: pose and shape · 4–5: expression · 8–9: hair · 18: background")
         hint.setWordWrap(True)
         grid.addWidget(hint, 3, 0, 1, 6)
+        self.controls = ExpressionControls()
+        self.live = JobRunner(self)  # slider previews, apart from the window's operations
+        self._live_again = False  # a setting changed while a preview was being made
         self.run_button = QPushButton("Run")
         self.run_button.setToolTip(self.run_action.toolTip())
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setEnabled(False)
         self._layout()
+        self.controls.changed.connect(self._controls_changed)
+        self.live.finished.connect(self._live_done)
+        self.live.failed.connect(self._live_failed)
         self.first_well.file_dropped.connect(self.workspace.open_photo)
         self.second_well.file_dropped.connect(self.open_second_photo)
         self.open_second.clicked.connect(self.open_dialog)
@@ -131,6 +143,7 @@ class ExpressionPanel(OperationPanel):
         row.addWidget(self.landmarks)
         layout.addLayout(row)
         layout.addLayout(form)
+        layout.addWidget(self.controls)
         layout.addWidget(self.layers_group)
         layout.addLayout(buttons)
         layout.addStretch(1)
@@ -144,7 +157,9 @@ class ExpressionPanel(OperationPanel):
         neural = self.engine.currentData() == "stylegan"
         self.layers_group.setEnabled(neural)
         self.steps.setEnabled(neural)
+        self.controls.setEnabled(not neural and self._idle)
         self._update_cpu_note()
+        self.update_state(self.workspace.document is not None, self._idle)
 
     def _stylegan_on_cpu(self) -> bool:
         """Whether the StyleGAN engine is chosen and would run on the CPU.
@@ -209,10 +224,15 @@ class ExpressionPanel(OperationPanel):
 
     def _refresh_first(self) -> None:
         self._stale = False
+        if self.controls.sliders_moved:  # a new photo (or the change applied): start at 0
+            self.controls.blockSignals(True)
+            self.controls.reset_sliders()
+            self.controls.blockSignals(False)
         document = self.workspace.document
         self.first_well.set_image(None if document is None else document.pixels)
 
     def shutdown(self) -> None:
+        self.live.shutdown()
         for well in (self.first_well, self.second_well):
             well.wait_idle()
 
@@ -243,37 +263,91 @@ class ExpressionPanel(OperationPanel):
 
     def update_state(self, has_photo: bool, idle: bool) -> None:
         self._idle = idle
-        ready = has_photo and idle and self.second_well.pixels is not None
+        landmark = self.engine.currentData() != "stylegan"
+        wanted = self.second_well.pixels is not None or (
+            landmark and self.controls.sliders_moved)
+        ready = has_photo and idle and wanted
         self.run_action.setEnabled(ready)
         self.run_button.setEnabled(ready)
         self.cancel_button.setEnabled(not idle)
         for widget in (self.engine, self.strength, self.steps, self.open_second,
                        self.first_well, self.second_well):
             widget.setEnabled(idle)
-        if idle:
-            self._engine_changed()
+        neural = not landmark
+        self.layers_group.setEnabled(idle and neural)
+        self.steps.setEnabled(idle and neural)
+        self.controls.setEnabled(idle and landmark)
+
+    def _request(self, pixels: np.ndarray):
+        """The request the panel's settings make for ``pixels`` (the edited photo)."""
+        from engines.expression import ExpressionRequest
+
+        landmark = self.engine.currentData() != "stylegan"
+        return ExpressionRequest(
+            pixels, self.second_well.pixels, strength=self.strength.value() / 100,
+            face_first=self.first_well.chosen if self.first_well.faces else None,
+            face_second=self.second_well.chosen if self.second_well.faces else None,
+            layers=self.layers, steps=self.steps.value(),
+            **(self.controls.values() if landmark else {}),
+        )
+
+    # ------------------------------------------------------------ live preview
+    def _controls_changed(self) -> None:
+        self.update_state(self.workspace.document is not None, self._idle)
+        self._preview_live()
+
+    def _preview_live(self) -> None:
+        """Preview the current settings on the canvas; the newest setting wins."""
+        document = self.workspace.document
+        if document is None or not self._idle or self.engine.currentData() == "stylegan":
+            return
+        if self.second_well.pixels is None and not self.controls.sliders_moved:
+            self.workspace.canvas.clear_preview()
+            return
+        if self.live.busy:
+            self._live_again = True
+            return
+        self._live_again = False
+        request = self._request(document.pixels)
+        engine = registry.get("expression", "warp").load()()
+        self.live.start(lambda report, cancel: engine.run(request, None, cancel))
+
+    def _live_done(self, result) -> None:
+        if self._live_again:
+            self._preview_live()
+            return
+        if not self._idle:
+            return  # Run started meanwhile: its own previews take the canvas
+        x, y, w, h = result.region
+        if w == 0 or h == 0:
+            self.workspace.canvas.clear_preview()
         else:
-            self.layers_group.setEnabled(False)
+            self.workspace.canvas.show_preview(result.image[y:y + h, x:x + w], result.region)
+        if result.notes:
+            self.workspace.show_status(" ".join(result.notes))
+
+    def _live_failed(self, message: str, _detail: str) -> None:
+        self.workspace.show_status(message)
+        if self._live_again:
+            self._preview_live()
 
     def run(self) -> None:
         workspace = self.workspace
-        document, second = workspace.document, self.second_well.pixels
-        if document is None or second is None:
+        document = workspace.document
+        if document is None:
             return
-        from engines.expression import ExpressionRequest
-
+        landmark = self.engine.currentData() != "stylegan"
+        if self.second_well.pixels is None and not (landmark and self.controls.sliders_moved):
+            return
         if self.engine.currentData() == "stylegan" and not self.layers:
             workspace.show_error("Nothing to take", "Tick at least one layer to take from the "
                                  "second face (4 and 5 carry the expression).")
             return
         if not self._confirm_cpu_run():
             return
-        request = ExpressionRequest(
-            document.pixels, second, strength=self.strength.value() / 100,
-            face_first=self.first_well.chosen if self.first_well.faces else None,
-            face_second=self.second_well.chosen if self.second_well.faces else None,
-            layers=self.layers, steps=self.steps.value(),
-        )
+        self.live.cancel()
+        self._live_again = False
+        request = self._request(document.pixels)
         try:
             engine = registry.get("expression", self.engine.currentData()).load()()
         except EngineError as exc:
@@ -301,6 +375,7 @@ class ExpressionPanel(OperationPanel):
         settings.setValue("expression/steps", self.steps.value())
         settings.setValue("expression/layers", ",".join(str(n) for n in self.layers))
         settings.setValue("expression/landmarks", self.landmarks.isChecked())
+        self.controls.save_settings(settings)
 
     def restore_settings(self, settings: QSettings) -> None:
         restore_choice(self.engine, settings.value("expression/engine"))
@@ -311,3 +386,4 @@ class ExpressionPanel(OperationPanel):
         for n, box in self.layer_boxes.items():
             box.setChecked(n in chosen)
         self.landmarks.setChecked(str(settings.value("expression/landmarks", "false")) == "true")
+        self.controls.restore_settings(settings)

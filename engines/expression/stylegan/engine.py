@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from engines.base import CancelToken, Engine, Progress, Report
+from engines.base import CancelToken, Engine, InvalidInput, Progress, Report
 from engines.expression.request import ExpressionRequest, ExpressionResult
 from engines.expression.stylegan import faces_bridge
 from engines.expression.stylegan.fusion import check_layers, fuse
@@ -54,6 +54,10 @@ class StyleGANExpressionEngine(Engine[ExpressionRequest, ExpressionResult]):
     def compute(
         self, request: ExpressionRequest, device: str, report: Report, cancel: CancelToken
     ) -> ExpressionResult:
+        if request.second is None or request.moves_by_sliders:
+            raise InvalidInput(
+                "The StyleGAN engine takes the whole expression from a second portrait; the "
+                "sliders and a missing second photo need the landmark warp engine.")
         first, second = (np.asarray(photo, np.float32) for photo in (request.first, request.second))
         if request.strength == 0.0:
             return ExpressionResult(first.copy(), (0, 0, 0, 0),

@@ -1,0 +1,74 @@
+"""The inside of a mouth opened by a slider, when no photo shows one.
+
+With a second photo the opening mouth is taken from it (``engines.expression.mouth``).
+A slider has none; a closed mouth's warp would stretch the line between the lips into a
+pink sheet. So the new gap is painted as a mouth's inside looks in a portrait: a dark
+cavity, darkest towards the back and bottom, lit a little under the upper lip, with the
+upper teeth's edge showing as a soft pale band when the mouth opens enough for them to
+be seen. Its colours come from the face itself (the lips' colour, darkened; the teeth a
+desaturated version of the skin's brightest light), so it sits in the photo's light.
+When the first photo's own mouth is open, its own inside is used instead (scaled).
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from engines.expression.mouth import _grow, _MouthRegions, _polygon_mask
+from engines.faces.shape import INNER_LIPS, UPPER_INNER_LIP
+
+CAVITY_DARKNESS = 0.22  # of the lips' median colour, deep inside
+TEETH_FROM_GAP = 0.12  # inter-ocular units of opening from which upper teeth show
+TEETH_SHARE = 0.35  # of the gap the teeth's edge takes below the upper lip
+TEETH_MAX = 0.09  # inter-ocular units: incisors show at most this much
+TEETH_WIDTH = 0.75  # of the inner mouth's width
+TEETH_BRIGHTNESS = 0.82  # of the skin's bright light (teeth in a mouth's shade)
+EDGE_SOFTNESS = 0.012  # inter-ocular units: the cavity's and teeth's edges blur
+
+
+def paint_cavity(warped: np.ndarray, original: np.ndarray, first_points: np.ndarray,
+                 new_points: np.ndarray, eye_distance: float) -> np.ndarray:
+    """``warped`` (a crop) with a mouth's inside painted between the new inner lips.
+
+    ``original`` and ``first_points`` are the crop and its landmarks before the warp,
+    where the lips' and skin's colours are measured.
+    """
+    h, w = warped.shape[:2]
+    own = _MouthRegions(first_points, (h, w), eye_distance)
+    lips = original[own.lip_sample] if own.lip_sample.any() else original[own.outline]
+    skin = original[own.skin]
+    if len(lips) == 0 or len(skin) == 0:
+        return warped
+    lip_colour = np.median(lips, 0)
+    inside = _polygon_mask(new_points[list(INNER_LIPS)], (h, w))
+    if inside.sum() < 4:
+        return warped
+    ys, xs = np.nonzero(inside)
+    top = float(new_points[list(UPPER_INNER_LIP), 1].mean())
+    bottom = float(ys.max())
+    depth = np.clip((np.arange(h, dtype=np.float32) - top) / max(bottom - top, 1.0), 0, 1)
+    # Dark red-brown, a little lighter just under the upper lip (light falls in from above).
+    shade = CAVITY_DARKNESS * (1.4 - 0.6 * depth)[:, None, None]
+    cavity = np.broadcast_to(lip_colour * shade, (h, w, 3)).astype(np.float32)
+    paint = cavity.copy()
+    gap = (bottom - top) / max(eye_distance, 1e-6)
+    if gap >= TEETH_FROM_GAP:
+        bright = np.percentile(skin.mean(-1), 90)
+        tooth = np.full(3, TEETH_BRIGHTNESS * bright, np.float32) * np.array(
+            [1.0, 0.97, 0.9], np.float32)
+        edge = top + min(TEETH_SHARE * (bottom - top), TEETH_MAX * eye_distance)
+        centre = float(new_points[[60, 64], 0].mean())
+        half = TEETH_WIDTH * float(new_points[64, 0] - new_points[60, 0]) / 2
+        teeth = np.zeros((h, w), np.float32)
+        x0, x1 = int(np.floor(centre - half)), int(np.ceil(centre + half))
+        teeth[: int(round(edge)), max(0, x0):max(0, x1)] = 1.0
+        teeth = cv2.GaussianBlur(teeth, (0, 0), max(0.7, 2 * EDGE_SOFTNESS * eye_distance))
+        # Teeth darken towards the mouth's corners, where the cheeks shade them.
+        across = np.clip(1 - np.abs(np.arange(w, dtype=np.float32) - centre) / max(half, 1),
+                         0, 1)
+        lit = tooth * (0.65 + 0.35 * across)[None, :, None]
+        paint = paint + teeth[..., None] * (lit - paint)
+    alpha = cv2.GaussianBlur(_grow(inside, 0.5).astype(np.float32), (0, 0),
+                             max(0.6, EDGE_SOFTNESS * eye_distance))[..., None]
+    return (warped + alpha * (paint - warped)).astype(np.float32)
