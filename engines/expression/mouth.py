@@ -26,6 +26,7 @@ from typing import Literal
 import cv2
 import numpy as np
 
+from engines.expression.mesh import remap, tps_maps
 from engines.faces.detect import to_uint8
 from engines.faces.geometry import apply_affine
 from engines.faces.shape import INNER_LIPS, MOUTH, OUTER_LIPS
@@ -102,7 +103,18 @@ def donor_mouth(
     canvas = cv2.warpAffine(
         second, matrix, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101
     )
-    return canvas, apply_affine(points, matrix)
+    placed = apply_affine(points, matrix)
+    # The affine leaves the donor's own shape (another person's lips, a lopsided grin):
+    # a smooth warp then lays each of its feature points exactly on the new ones, so the
+    # teeth fill the new opening and no strip of the donor's lips shows inside it.
+    w, h = size
+    corners = np.array([[0, 0], [w - 1, 0], [0, h - 1], [w - 1, h - 1]], np.float64)
+    map_x, map_y = tps_maps(np.concatenate([placed[idx], corners]),
+                            np.concatenate([new_points[idx], corners]), w, h, step=2)
+    canvas = remap(canvas, map_x, map_y)
+    placed = placed.copy()
+    placed[idx] = new_points[idx]
+    return canvas, placed
 
 
 def _gain(target: np.ndarray, source: np.ndarray, limit: float) -> np.ndarray:

@@ -29,7 +29,7 @@ from engines.blend import blend_by_alpha
 from engines.crop import Crop
 from engines.expression import rig
 from engines.expression.cavity import paint_cavity
-from engines.expression.mesh import folds, remap, tps_maps, warp_maps, warp_quality
+from engines.expression.mesh import folds, remap, tps_maps, warp_quality
 from engines.expression.mouth import redraw_mouth
 from engines.expression.request import ExpressionRequest, ExpressionResult, WarpCheck
 from engines.expression.retarget import OPEN_MOUTH, mouth_change, retarget
@@ -53,6 +53,7 @@ STILL = 0.25  # px: a landmark moved less than this has not moved
 CLOSING_EYE = 0.8  # an eye closing below this share of its height is closed by its lid
 LID_SOFTNESS = 0.8  # px: the lid's edge over the eye blurs this much
 STRETCH_WARNING = 2.0  # local stretch on the skin beyond which the result says so
+BACK_OFF = (1.0, 0.85, 0.7, 0.55, 0.4)  # shares of a change tried until the warp holds
 
 
 class WarpExpressionEngine(Engine[ExpressionRequest, ExpressionResult]):
@@ -101,31 +102,38 @@ class WarpExpressionEngine(Engine[ExpressionRequest, ExpressionResult]):
                                          brows=s * request.brows, tilt=s * request.tilt)
         if request.moves_by_sliders:
             motion = motion + slider_motion(face1.landmarks, **request.sliders)
-        moved_face = rig.apply(face1.landmarks, motion)
-        moved = moved_face.landmarks
-        src_points = np.concatenate([face1.landmarks, moved_face.controls_from])
-        dst_points = np.concatenate([moved, moved_face.controls_to])
-        shift = np.linalg.norm(dst_points - src_points, axis=1)
-        if shift.max() < STILL:
-            cancel.raise_if_set()
-            return _unchanged(first, "The face already shows that expression; nothing moved.")
         eye_distance = face1.eye_distance
-        # Around the inner face and whatever moves (a brow alone still gets a full ring).
-        ring = _ring(np.concatenate([face1.landmarks[17:], src_points[shift >= STILL]]),
-                     dst_points[shift >= STILL], eye_distance)
-        box = _crop_box(ring, w, h)
+        for share in BACK_OFF:
+            # A change larger than the face allows (a downturned mouth into a wide grin)
+            # would stretch the skin beyond what skin does: it is scaled down until the
+            # spline no longer (nearly) folds, and the result says so.
+            moved_face = rig.apply(face1.landmarks, motion.scaled(share, share, share, share))
+            moved = moved_face.landmarks
+            src_points = np.concatenate([face1.landmarks, moved_face.controls_from])
+            dst_points = np.concatenate([moved, moved_face.controls_to])
+            shift = np.linalg.norm(dst_points - src_points, axis=1)
+            if shift.max() < STILL:
+                cancel.raise_if_set()
+                return _unchanged(first, "The face already shows that expression; nothing "
+                                  "moved.")
+            # Around the inner face and whatever moves (a brow alone still gets a ring).
+            ring = _ring(np.concatenate([face1.landmarks[17:], src_points[shift >= STILL]]),
+                         dst_points[shift >= STILL], eye_distance)
+            box = _crop_box(ring, w, h)
+            src = _mesh_points(src_points, ring, box)
+            dst = _mesh_points(dst_points, ring, box)
+            size = (box.x1 - box.x0, box.y1 - box.y0)
+            map_x, map_y = tps_maps(src, dst, *size)
+            skin = _skin(face1.landmarks, moved, ring, box, eye_distance)
+            if not folds(map_x, map_y, skin):
+                break
+            cancel.raise_if_set()
+        if share < 1:
+            notes.append(f"The change was reduced to {share:.0%} of what was asked: more "
+                         "would stretch the skin further than a face does.")
         preview_box = box.box
         crop = first[box.slices]
         report(Progress(2, STEPS, "Warping the face", crop, preview_box))
-
-        src = _mesh_points(src_points, ring, box)
-        dst = _mesh_points(dst_points, ring, box)
-        size = (box.x1 - box.x0, box.y1 - box.y0)
-        map_x, map_y = tps_maps(src, dst, *size)
-        skin = _skin(face1.landmarks, moved, ring, box, eye_distance)
-        if folds(map_x, map_y, skin):
-            # Pulled too hard for a spline: the mesh's triangles cannot overshoot.
-            map_x, map_y = warp_maps(src, dst, *size)
         map_x, map_y = _close_lids(map_x, map_y, face1.landmarks - box.origin,
                                    moved - box.origin)
         check = WarpCheck(*warp_quality(map_x, map_y, skin))
