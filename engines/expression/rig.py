@@ -180,14 +180,23 @@ def _drop_jaw(moved: np.ndarray, change: float) -> None:
 
 
 def _open_eye(u: np.ndarray, moved: np.ndarray, eye: tuple[int, ...], change: float) -> None:
-    """Open (or close) an eye by ``change`` of aspect ratio, with the lids."""
+    """Open (or close) an eye by ``change`` of aspect ratio, with the lids.
+
+    Each upper-lid point moves towards (or away from) the lower-lid point facing it,
+    the upper lid doing most of it, so the lids meet where they face each other.
+    """
     if change == 0:
         return
     outer, upper_a, upper_b, inner, lower_b, lower_a = eye
     width = float(np.linalg.norm(u[inner] - u[outer]))
-    height = change * width
-    moved[[upper_a, upper_b], 1] -= UPPER_LID_SHARE * height
-    moved[[lower_a, lower_b], 1] += (1 - UPPER_LID_SHARE) * height
+    for upper, lower in ((upper_a, lower_a), (upper_b, lower_b)):
+        along = u[lower] - u[upper]
+        length = float(np.linalg.norm(along))
+        direction = along / length if length > 1e-9 else np.array([0.0, 1.0])
+        new_length = max(length + change * width, 0.0)
+        shorter = length - new_length  # negative: the eye opens
+        moved[upper] += UPPER_LID_SHARE * shorter * direction
+        moved[lower] -= (1 - UPPER_LID_SHARE) * shorter * direction
 
 
 def _neck(u: np.ndarray) -> np.ndarray:
