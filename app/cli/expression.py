@@ -75,7 +75,7 @@ def add_feature_options(parser: argparse.ArgumentParser) -> None:
     for name, text in FEATURE_HELP.items():
         group.add_argument(f"--{name}", type=strength, default=0.0 if name == "tilt" else 1.0,
                            metavar="S", help=text)
-    sliders = group.add_argument_group("sliders (landmark engine)")
+    sliders = parser.add_argument_group("sliders (landmark engine)")
     for name, text in SLIDER_HELP.items():
         sliders.add_argument(f"--{name.replace('_', '-')}", dest=name, type=slider,
                              default=0.0, metavar="V", help=text)
@@ -209,7 +209,7 @@ def _one_pair(engine, name: str, args: argparse.Namespace, first: Path, second: 
                            changed=result.blend_mask > 0)
     for note in result.notes:
         say(f"note: {note}")
-    if result.warp is not None and shown:
+    if result.warp is not None:
         warp = result.warp
         say(f"warp: {'folds' if warp.folded else 'no fold'} (smallest area ratio "
             f"{warp.min_jacobian:.2f}), skin stretched at most {warp.max_stretch:.2f}×")

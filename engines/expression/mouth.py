@@ -176,10 +176,10 @@ def _redraw(
     theirs = _MouthRegions(donor_points, shape, eye_distance)
     lip_gain = _gain(original[own.lip_sample], donor[theirs.lip_sample], MAX_LIP_GAIN)
     skin_gain = _gain(original[own.skin], donor[theirs.skin], MAX_SKIN_GAIN)
-    # Skin differs in tan and make-up as well as light: teeth take its brightness fully
-    # but only half its tint.
-    brightness = float(skin_gain.mean())
-    skin_gain = brightness * np.sqrt(skin_gain / brightness)
+    # Skin differs in tan and make-up as well as light, and between two people mostly in
+    # tone: the ratio's tint turned borrowed teeth green on an olive face (seen on the
+    # benchmark's sheets). Teeth and tongue take only its brightness.
+    skin_gain = np.full(3, float(skin_gain.mean()), np.float32)
     # The lip colour applies to the donor's lips but not near their inner edge, which in a
     # smile is often teeth: there, as inside, the skin's light applies.
     lip_weight = cv2.GaussianBlur(

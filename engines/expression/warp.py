@@ -21,6 +21,8 @@ matters; the faces found are remembered per photo, so a slider step skips the de
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import cv2
 import numpy as np
 
@@ -37,7 +39,7 @@ from engines.expression.sliders import slider_motion
 from engines.expression.transplant import features_to_take, transplant_features
 from engines.faces.analysis import descriptor_of, faces_in
 from engines.faces.detect import Face, pick_face
-from engines.faces.identity import SAME_PERSON_THRESHOLD, identity_distance
+from engines.faces.identity import SAME_PERSON_THRESHOLD, face_descriptor, identity_distance
 from engines.faces.shape import FIRST_EYE, OUTER_LIPS, SECOND_EYE, mouth_gap
 
 MIN_EYE_DISTANCE = 28.0  # px: below this the 68 landmarks are too coarse to warp by
@@ -54,6 +56,22 @@ CLOSING_EYE = 0.8  # an eye closing below this share of its height is closed by 
 LID_SOFTNESS = 0.8  # px: the lid's edge over the eye blurs this much
 STRETCH_WARNING = 2.0  # local stretch on the skin beyond which the result says so
 BACK_OFF = (1.0, 0.85, 0.7, 0.55, 0.4)  # shares of a change tried until the warp holds
+KEEP_IDENTITY = 0.55  # dlib distance to the first face above which a change is reduced
+IDENTITY_STEP = 0.85  # each reduction keeps at most this share of the change
+IDENTITY_AIM = 0.95  # of KEEP_IDENTITY, aimed at when the change is reduced
+MIN_IDENTITY_SHARE = 0.6  # ... but never below this share (the user asked for a change)
+
+
+class _Attempt(NamedTuple):
+    """One rendering of the change, before it is judged."""
+
+    image: np.ndarray
+    blend_mask: np.ndarray
+    box: Crop
+    check: WarpCheck
+    moved: np.ndarray  # the landmarks where the face was moved to (photo pixels)
+    share: float  # of the asked change, after any back-off for the skin
+    notes: tuple[str, ...]
 
 
 class WarpExpressionEngine(Engine[ExpressionRequest, ExpressionResult]):
@@ -102,20 +120,67 @@ class WarpExpressionEngine(Engine[ExpressionRequest, ExpressionResult]):
                                          brows=s * request.brows, tilt=s * request.tilt)
         if request.moves_by_sliders:
             motion = motion + slider_motion(face1.landmarks, **request.sliders)
+        first_identity = descriptor_of(first, face1) if from_second else None
+        share, why = 1.0, ""
+        while True:
+            cancel.raise_if_set()
+            attempt = self._render(first, face1, motion, share, second, face2, turn, report,
+                                   cancel)
+            if attempt is None:
+                return _unchanged(first, "The face already shows that expression; nothing "
+                                  "moved.")
+            share = attempt.share
+            if share < 1 and not why:
+                why = "more would stretch the skin further than a face does"
+            if first_identity is None or share <= MIN_IDENTITY_SHARE:
+                break
+            # Another face's expression can carry its likeness along (a wide grin on a
+            # calm face): when dlib would no longer see the same person on the moved
+            # landmarks, the change is reduced, down to MIN_IDENTITY_SHARE.
+            distance = identity_distance(face_descriptor(attempt.image, attempt.moved),
+                                         first_identity)
+            if distance <= KEEP_IDENTITY:
+                break
+            # The distance grows about in proportion to the change: aim just inside.
+            share = max(MIN_IDENTITY_SHARE,
+                        min(share * IDENTITY_STEP, share * IDENTITY_AIM * KEEP_IDENTITY / distance))
+            why = "more would make the face look like someone else"
+        if share < 1:
+            notes.append(f"The change was reduced to {share:.0%} of what was asked: {why}.")
+        notes.extend(attempt.notes)
+        check = attempt.check
+        if check.folded:
+            notes.append("The change is too large for this face: the warp folds over itself "
+                         "somewhere; try a lower strength.")
+        elif check.max_stretch > STRETCH_WARNING:
+            notes.append(f"The skin is stretched up to {check.max_stretch:.1f}× somewhere; "
+                         "a lower strength looks more natural.")
+        box = attempt.box
+        report(Progress(STEPS, STEPS, "Done", attempt.image[box.slices], box.box))
+        return ExpressionResult(attempt.image, box.box, attempt.blend_mask, notes=tuple(notes),
+                                warp=check)
+
+    def _render(self, first: np.ndarray, face1: Face, motion: rig.Motion, share: float,
+                second: np.ndarray | None, face2: Face | None, turn: float, report: Report,
+                cancel: CancelToken) -> _Attempt | None:
+        """The photo with ``share`` of ``motion`` (less if the skin cannot follow).
+
+        None when nothing moves at all.
+        """
+        h, w = first.shape[:2]
         eye_distance = face1.eye_distance
-        for share in BACK_OFF:
+        for back_off in BACK_OFF:
             # A change larger than the face allows (a downturned mouth into a wide grin)
             # would stretch the skin beyond what skin does: it is scaled down until the
             # spline no longer (nearly) folds, and the result says so.
-            moved_face = rig.apply(face1.landmarks, motion.scaled(share, share, share, share))
+            tried = share * back_off
+            moved_face = rig.apply(face1.landmarks, motion.scaled(tried, tried, tried, tried))
             moved = moved_face.landmarks
             src_points = np.concatenate([face1.landmarks, moved_face.controls_from])
             dst_points = np.concatenate([moved, moved_face.controls_to])
             shift = np.linalg.norm(dst_points - src_points, axis=1)
             if shift.max() < STILL:
-                cancel.raise_if_set()
-                return _unchanged(first, "The face already shows that expression; nothing "
-                                  "moved.")
+                return None
             # Around the inner face and whatever moves (a brow alone still gets a ring).
             ring = _ring(np.concatenate([face1.landmarks[17:], src_points[shift >= STILL]]),
                          dst_points[shift >= STILL], eye_distance)
@@ -128,9 +193,6 @@ class WarpExpressionEngine(Engine[ExpressionRequest, ExpressionResult]):
             if not folds(map_x, map_y, skin):
                 break
             cancel.raise_if_set()
-        if share < 1:
-            notes.append(f"The change was reduced to {share:.0%} of what was asked: more "
-                         "would stretch the skin further than a face does.")
         preview_box = box.box
         crop = first[box.slices]
         report(Progress(2, STEPS, "Warping the face", crop, preview_box))
@@ -140,28 +202,18 @@ class WarpExpressionEngine(Engine[ExpressionRequest, ExpressionResult]):
         warped = remap(crop, map_x, map_y)
         cancel.raise_if_set()
         report(Progress(3, STEPS, "Warped", warped, preview_box))
-
+        notes: list[str] = []
         warped = self._lay_in(warped, crop, first, face1, moved, second, face2, turn, box,
                               notes, report, preview_box)
         cancel.raise_if_set()
-
         alpha = _feathered_mask(ring - box.origin, crop.shape[:2], FEATHER * eye_distance)
         blended = blend_by_alpha(crop, warped, alpha)
         result = first.copy()
         result[box.slices] = blended
         blend_mask = np.zeros((h, w), np.float32)
         blend_mask[box.slices] = alpha
-        cancel.raise_if_set()
         report(Progress(5, STEPS, "Blended", blended, preview_box))
-        if check.folded:
-            notes.append("The change is too large for this face: the warp folds over itself "
-                         "somewhere; try a lower strength.")
-        elif check.max_stretch > STRETCH_WARNING:
-            notes.append(f"The skin is stretched up to {check.max_stretch:.1f}× somewhere; "
-                         "a lower strength looks more natural.")
-        report(Progress(STEPS, STEPS, "Done", blended, preview_box))
-        return ExpressionResult(result, preview_box, blend_mask, notes=tuple(notes),
-                                warp=check)
+        return _Attempt(result, blend_mask, box, check, moved, tried, tuple(notes))
 
     def _lay_in(self, warped: np.ndarray, crop: np.ndarray, first: np.ndarray, face1: Face,
                 moved: np.ndarray, second: np.ndarray | None, face2: Face | None,

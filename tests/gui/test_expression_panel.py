@@ -111,3 +111,47 @@ def test_stylegan_on_the_cpu_is_announced_and_asks_before_running(
     panel.engine.setCurrentIndex(panel.engine.findData("warp"))
     assert panel.cpu_note.isHidden()
     panel.shutdown()
+
+
+def test_sliders_preview_live_then_apply_as_one_undo_step(window, qtbot, portraits):
+    """No second photo: drag the smile slider, watch the canvas, apply, undo."""
+    panel = window.panels["expression"]
+    window.docks["expression"].raise_()
+    with qtbot.waitSignal(panel.first_well.faces_found, timeout=20_000):
+        drop_on(panel.first_well, portraits[0])
+    assert not panel.run_button.isEnabled(), "nothing asked yet"
+    original = window.document.pixels.copy()
+    smile = panel.controls.sliders["smile"]
+    smile.setFocus()
+    with qtbot.waitSignal(panel.live.finished, timeout=30_000) as live:
+        for _ in range(6):  # keyboard: six page steps to the right, +60
+            qtbot.keyClick(smile, Qt.Key.Key_PageUp)
+    assert smile.value() == 60 and panel.run_button.isEnabled()
+    qtbot.waitUntil(lambda: not panel.live.busy, timeout=30_000)
+    assert window.canvas._preview.isVisible(), "the slider's change is not on the canvas"
+    assert np.array_equal(window.document.pixels, original), "a preview changed the photo"
+    region = live.args[0].region
+    assert region[2] > 0 and region[3] > 0
+    with qtbot.waitSignal(window.jobs.finished, timeout=60_000) as finished:
+        qtbot.mouseClick(panel.run_button, Qt.MouseButton.LeftButton)
+    blend = finished.args[0].blend_mask
+    result = window.document.pixels
+    assert np.array_equal(result[blend == 0], original[blend == 0])
+    assert not np.allclose(result[blend > 0.5], original[blend > 0.5])
+    assert smile.value() == 0, "the sliders should start again from the applied photo"
+    assert not window.canvas._preview.isVisible()
+    window.history.undo()
+    assert np.array_equal(window.document.pixels, original)
+
+
+def test_feature_strengths_are_remembered(window, qtbot, tmp_path):
+    from PySide6.QtCore import QSettings
+
+    panel = window.panels["expression"]
+    panel.controls.features["mouth"].setValue(40)
+    panel.controls.features["tilt"].setValue(100)
+    settings = QSettings(str(tmp_path / "kept.ini"), QSettings.Format.IniFormat)
+    panel.save_settings(settings)
+    panel.controls.features["mouth"].setValue(100)
+    panel.restore_settings(settings)
+    assert panel.controls.values()["mouth"] == 0.4 and panel.controls.values()["tilt"] == 1.0

@@ -310,7 +310,7 @@ class ExpressionPanel(OperationPanel):
         self._live_again = False
         request = self._request(document.pixels)
         engine = registry.get("expression", "warp").load()()
-        self.live.start(lambda report, cancel: engine.run(request, None, cancel))
+        self.live.start(lambda report, cancel: engine.run(request, report, cancel))
 
     def _live_done(self, result) -> None:
         if self._live_again:
