@@ -16,6 +16,7 @@ from pathlib import Path
 from app.cli.common import engine_entry, run_engine, seed
 from app.cli.composite import add_object_options, parse_at, parse_box
 from app.cli.console import EXIT_CANCELLED, EXIT_ERROR, EXIT_OK, say
+from app.cli.expression import FEATURE_HELP, SLIDER_HELP, add_feature_options
 from app.cli.progress_bar import format_elapsed
 from app.cli.remove import QUALITIES
 
@@ -72,15 +73,17 @@ def add_commands(commands, common: argparse.ArgumentParser) -> None:
     expression = operations.add_parser("expression", parents=[common],
                                        help="give each portrait the expression of another")
     expression.add_argument("input", metavar="INPUT")
-    expression.add_argument("--second", required=True, metavar="DIR_OR_FILE",
+    expression.add_argument("--second", metavar="DIR_OR_FILE",
                             help="the portrait whose expression each one takes: one for all, "
-                                 "or a folder with one per portrait by name")
+                                 "or a folder with one per portrait by name (optional with "
+                                 "the sliders)")
     expression.add_argument("--output", "-o", required=True, metavar="OUTPUT_DIR")
     expression.add_argument("--engine", "-e", metavar="NAME", help="the expression engine")
     expression.add_argument("--strength", type=float, default=1.0, help="0–1 (default 1)")
+    add_feature_options(expression)
     _common_batch_options(expression)
     expression.set_defaults(handler=cmd_batch, sides={"second": "second"},
-                            settings=("strength",))
+                            settings=("strength", *FEATURE_HELP, *SLIDER_HELP))
 
     composite = operations.add_parser(
         "composite", parents=[common],
@@ -160,6 +163,10 @@ def cmd_batch(args: argparse.Namespace) -> int:
     report_path = Path(args.report) if args.report else None
     if report_path is not None:
         check_report_path(report_path)
+    if args.operation == "expression" and args.second is None and not any(
+            getattr(args, name) for name in SLIDER_HELP):
+        raise InvalidInput("Give --second (the expression to take) or a slider "
+                           "(--smile 0.6 …).")
     sides = {label: Path(getattr(args, option)) for label, option in args.sides.items()
              if getattr(args, option) is not None}  # optional ones not given
     jobs = prepare_batch(args.input, out_dir, sides)

@@ -102,8 +102,9 @@ def _expression(photo, job: Job, options: Options,
     from engines import imageio
     from engines.expression.request import ExpressionRequest
 
-    second = imageio.load_image(job.sides["second"]).pixels
-    request = ExpressionRequest(photo.pixels, second, **dict(options.settings))
+    second = job.sides.get("second")
+    pixels = None if second is None else imageio.load_image(second).pixels
+    request = ExpressionRequest(photo.pixels, pixels, **dict(options.settings))
     result = _engine("expression", options.engine).run(request, cancel=cancel)
     return result.image, result.blend_mask > 0
 

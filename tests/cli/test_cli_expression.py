@@ -86,3 +86,25 @@ def test_out_of_range_settings_are_refused_by_name(capsys, portraits, tmp_path, 
     out = tmp_path / "bad.png"
     code, _, err = run(capsys, "expression", portraits[0], "-o", out, option, value)
     assert code == 2 and option in err and "want a number from" in err and not out.exists()
+
+
+def test_a_batch_of_portraits_takes_a_slider_without_second_photos(capsys, portraits,
+                                                                     tmp_path):
+    photos, out = tmp_path / "portraits", tmp_path / "smiling"
+    photos.mkdir()
+    for name in ("a.png", "b.png"):
+        (photos / name).write_bytes(portraits[0].read_bytes())
+    code, _, err = run(capsys, "batch", "expression", photos, "-o", out, "--smile", "0.8",
+                       "--workers", "1")
+    assert code == 0, err
+    before = describe(landmarks(portraits[0])).corner_lift
+    for name in ("a.png", "b.png"):
+        assert describe(landmarks(out / name)).corner_lift - before > 0.035
+
+
+def test_a_batch_without_second_photos_or_sliders_says_what_to_give(capsys, portraits,
+                                                                     tmp_path):
+    code, _, err = run(capsys, "batch", "expression", portraits[0].parent, "-o",
+                       tmp_path / "out")
+    assert code != 0 and "--second" in err and "--smile" in err
+    assert not (tmp_path / "out").exists()
