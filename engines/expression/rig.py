@@ -57,6 +57,7 @@ CHEEK_RISE = (0.45, 0.45, 0.65, 0.65)  # of the corner's lift
 CHEEK_SPREAD = (0.15, 0.15, 0.3, 0.3)  # outwards, of half the mouth's widening
 UPPER_LID_SHARE = 0.75  # of an eye's opening or closing done by the upper lid
 MIN_EYE = 0.02  # eye aspect ratio a closing eye stops at (lids touching, not crossing)
+HEAD_POINTS = 16  # around the head, turning with it when the head tilts
 
 
 @dataclass(frozen=True)
@@ -96,7 +97,7 @@ class Rigged(NamedTuple):
     """The moved face: its 68 landmarks and the virtual controls before and after."""
 
     landmarks: np.ndarray  # 68×2, photo pixels
-    controls_from: np.ndarray  # K×2, photo pixels (cheeks, folds)
+    controls_from: np.ndarray  # K×2, photo pixels (cheeks, folds; the head's outline on a tilt)
     controls_to: np.ndarray
     motion: Motion  # what was applied, after the limits (a jaw cannot close past shut)
 
@@ -130,9 +131,12 @@ def apply(points: np.ndarray, motion: Motion) -> Rigged:
     for brow, rise in zip((LEFT_BROW, RIGHT_BROW), motion.brows, strict=True):
         moved[list(brow), 1] -= rise
     if motion.tilt:
+        # The whole head leans, hair included: an outline around it turns with the face.
         pivot = _neck(u)
+        head = _head_outline(u)
+        cheeks = np.concatenate([cheeks, head])
         moved = _rotate(moved, pivot, motion.tilt)
-        moved_cheeks = _rotate(moved_cheeks, pivot, motion.tilt)
+        moved_cheeks = _rotate(np.concatenate([moved_cheeks, head]), pivot, motion.tilt)
     return Rigged(apply_affine(moved, back), apply_affine(cheeks, back),
                   apply_affine(moved_cheeks, back), motion)
 
@@ -197,6 +201,20 @@ def _open_eye(u: np.ndarray, moved: np.ndarray, eye: tuple[int, ...], change: fl
         shorter = length - new_length  # negative: the eye opens
         moved[upper] += UPPER_LID_SHARE * shorter * direction
         moved[lower] -= (1 - UPPER_LID_SHARE) * shorter * direction
+
+
+def _head_outline(u: np.ndarray) -> np.ndarray:
+    """Points around the head with its hair (an ellipse about the face, in the face frame).
+
+    Half as wide again as the jaw, from above the hairline to below the chin.
+    """
+    centre_x = float(u[[0, 16], 0].mean())
+    half_width = 0.75 * float(u[16, 0] - u[0, 0])
+    top, bottom = -1.9, float(u[8, 1]) + 0.1
+    centre_y, half_height = (top + bottom) / 2, (bottom - top) / 2
+    angles = np.linspace(0.0, 2 * np.pi, HEAD_POINTS, endpoint=False)
+    return np.stack([centre_x + half_width * np.cos(angles),
+                     centre_y + half_height * np.sin(angles)], axis=1)
 
 
 def _neck(u: np.ndarray) -> np.ndarray:

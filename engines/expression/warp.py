@@ -45,6 +45,7 @@ from engines.faces.shape import FIRST_EYE, OUTER_LIPS, SECOND_EYE, mouth_gap
 MIN_EYE_DISTANCE = 28.0  # px: below this the 68 landmarks are too coarse to warp by
 RING_MARGIN = 0.45  # eye distances from the moved landmarks' hull to the fixed ring
 RING_POINTS = 40
+RING_PER_SHIFT = 2.5  # ring margin per largest point shift (both in eye distances)
 FEATHER = 0.3  # eye distances, inside the ring, over which the new face fades in
 CROP_PAD = 4  # px of unchanged context kept around the ring in the working crop
 POSE_WARNING = 15.0  # degrees of yaw or pitch between the heads: turned differently
@@ -183,7 +184,8 @@ class WarpExpressionEngine(Engine[ExpressionRequest, ExpressionResult]):
                 return None
             # Around the inner face and whatever moves (a brow alone still gets a ring).
             ring = _ring(np.concatenate([face1.landmarks[17:], src_points[shift >= STILL]]),
-                         dst_points[shift >= STILL], eye_distance)
+                         dst_points[shift >= STILL], eye_distance,
+                         max(RING_MARGIN, RING_PER_SHIFT * float(shift.max()) / eye_distance))
             box = _crop_box(ring, w, h)
             src = _mesh_points(src_points, ring, box)
             dst = _mesh_points(dst_points, ring, box)
@@ -312,18 +314,20 @@ def _pick_face(faces: list[Face], index: int | None, which: str, notes: list[str
     return face
 
 
-def _ring(before: np.ndarray, after: np.ndarray, eye_distance: float) -> np.ndarray:
+def _ring(before: np.ndarray, after: np.ndarray, eye_distance: float,
+          margin: float = RING_MARGIN) -> np.ndarray:
     """Fixed points around everything that moves, evenly spaced (photo pixels, N×2).
 
-    They sit ``RING_MARGIN`` eye distances outside the convex hull of the moving
-    points (before and after), so the warp has room to fade out.
+    They sit ``margin`` eye distances outside the convex hull of the moving points
+    (before and after), so the warp has room to fade out: wider for a larger motion (a
+    tilting head), so the skin and the background between do not shear.
     """
     pts = np.concatenate([before, after]).astype(np.float32)
     hull = cv2.convexHull(pts).reshape(-1, 2).astype(np.float64)
     centre = hull.mean(0)
     out = hull - centre
     radius = np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-9)
-    grown = centre + out * (1 + RING_MARGIN * eye_distance / radius)
+    grown = centre + out * (1 + margin * eye_distance / radius)
     return _resample_closed(grown, RING_POINTS)
 
 

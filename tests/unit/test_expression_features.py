@@ -225,3 +225,21 @@ def test_the_stylegan_engine_says_it_needs_a_second_photo(first):
 
     with pytest.raises(InvalidInput, match="second portrait"):
         StyleGANExpressionEngine().run(ExpressionRequest(first, smile=0.5))
+
+
+def test_head_tilt_is_taken_only_when_asked(first, points):
+    from engines.expression.retarget import head_tilt
+
+    h, w = first.shape[:2]
+    centre = tuple(points[27])  # turned about the nose: the whole face leans 10 degrees
+    leaning = cv2.warpAffine(first, cv2.getRotationMatrix2D(centre, -10, 1.0), (w, h),
+                             borderMode=cv2.BORDER_REFLECT)
+    engine = WarpExpressionEngine()
+    kept = engine.run(ExpressionRequest(first, leaning))
+    assert abs(head_tilt(refound(kept.image, points)) - head_tilt(points)) < 1.5
+    tilted = engine.run(ExpressionRequest(first, leaning, tilt=1.0))
+    lean = head_tilt(refound(tilted.image, points)) - head_tilt(points)
+    assert 4.0 < lean < 12.0
+    assert tilted.warp is not None and not tilted.warp.folded
+    outside = tilted.blend_mask == 0
+    assert np.array_equal(tilted.image[outside], first[outside])
