@@ -23,7 +23,9 @@ TEETH_FROM_GAP = 0.12  # inter-ocular units of opening from which upper teeth sh
 TEETH_SHARE = 0.35  # of the gap the teeth's edge takes below the upper lip
 TEETH_MAX = 0.09  # inter-ocular units: incisors show at most this much
 TEETH_WIDTH = 0.75  # of the inner mouth's width
-TEETH_BRIGHTNESS = 0.82  # of the skin's bright light (teeth in a mouth's shade)
+TEETH_BRIGHTNESS = 0.95  # of the skin's brightest light (teeth under the lip's shade)
+TOOTH_WIDTH = 0.085  # inter-ocular units: an upper incisor's width seen from the front
+TOOTH_GAP_SHADE = 0.18  # how much darker the line between two teeth is
 EDGE_SOFTNESS = 0.012  # inter-ocular units: the cavity's and teeth's edges blur
 
 
@@ -54,21 +56,44 @@ def paint_cavity(warped: np.ndarray, original: np.ndarray, first_points: np.ndar
     paint = cavity.copy()
     gap = (bottom - top) / max(eye_distance, 1e-6)
     if gap >= TEETH_FROM_GAP:
-        bright = np.percentile(skin.mean(-1), 90)
-        tooth = np.full(3, TEETH_BRIGHTNESS * bright, np.float32) * np.array(
-            [1.0, 0.97, 0.9], np.float32)
-        edge = top + min(TEETH_SHARE * (bottom - top), TEETH_MAX * eye_distance)
-        centre = float(new_points[[60, 64], 0].mean())
-        half = TEETH_WIDTH * float(new_points[64, 0] - new_points[60, 0]) / 2
-        teeth = np.zeros((h, w), np.float32)
-        x0, x1 = int(np.floor(centre - half)), int(np.ceil(centre + half))
-        teeth[: int(round(edge)), max(0, x0):max(0, x1)] = 1.0
-        teeth = cv2.GaussianBlur(teeth, (0, 0), max(0.7, 2 * EDGE_SOFTNESS * eye_distance))
-        # Teeth darken towards the mouth's corners, where the cheeks shade them.
-        across = np.clip(1 - np.abs(np.arange(w, dtype=np.float32) - centre) / max(half, 1),
-                         0, 1)
-        lit = tooth * (0.65 + 0.35 * across)[None, :, None]
-        paint = paint + teeth[..., None] * (lit - paint)
+        paint = _with_teeth(paint, new_points, skin, eye_distance, bottom - top, (h, w))
     alpha = cv2.GaussianBlur(_grow(inside, 0.5).astype(np.float32), (0, 0),
                              max(0.6, EDGE_SOFTNESS * eye_distance))[..., None]
     return (warped + alpha * (paint - warped)).astype(np.float32)
+
+
+def _with_teeth(paint: np.ndarray, new_points: np.ndarray, skin: np.ndarray,
+                eye_distance: float, gap_px: float, shape: tuple[int, int]) -> np.ndarray:
+    """``paint`` with the upper teeth's edge showing under the upper lip.
+
+    Seen from the front the dental arch hangs from the upper lip's inner line, longest in
+    the middle and shorter towards the corners, where the teeth also turn away into the
+    cheeks' shade; faint gaps part the incisors. Its colour is a warm off-white at the
+    skin's bright light, so it sits in the photo's exposure.
+    """
+    h, w = shape
+    # The upper lip's middle three points: towards the corners the inner line drops to
+    # the corners' height, and teeth hung from it there read as fangs. Beyond them the
+    # line is held level; the cavity's outline clips the teeth at the lips.
+    upper = new_points[list(UPPER_INNER_LIP)]
+    order = np.argsort(upper[:, 0])
+    xs = np.arange(w, dtype=np.float32)
+    lip_line = np.interp(xs, upper[order, 0], upper[order, 1])
+    centre = float(new_points[[60, 64], 0].mean())
+    half = TEETH_WIDTH * float(new_points[64, 0] - new_points[60, 0]) / 2
+    across = np.clip((xs - centre) / max(half, 1.0), -1.0, 1.0)
+    arch = np.sqrt(np.clip(1 - across**2, 0.0, 1.0))  # 1 in the middle, 0 at the ends
+    length = min(TEETH_SHARE * gap_px, TEETH_MAX * eye_distance) * (0.55 + 0.45 * arch)
+    rows = np.arange(h, dtype=np.float32)[:, None]
+    teeth = ((rows >= lip_line[None, :] - 1) & (rows <= lip_line[None, :] + length[None, :])
+             & (np.abs(xs - centre) <= half)[None, :]).astype(np.float32)
+    teeth = cv2.GaussianBlur(teeth, (0, 0), max(0.7, EDGE_SOFTNESS * eye_distance))
+    bright = float(np.percentile(skin.max(-1), 95))
+    tooth = np.clip(TEETH_BRIGHTNESS * bright * np.array([1.0, 0.97, 0.9], np.float32), 0, 1)
+    shade = 0.55 + 0.45 * arch  # the arch turns away from the light towards the corners
+    # Incisor gaps: about 0.085 inter-ocular units apart, either side of the middle.
+    spacing = TOOTH_WIDTH * eye_distance
+    gaps = np.cos(np.pi * (xs - centre) / max(spacing, 2.0)) ** 2  # 1 on a gap, 0 between
+    shade = shade * (1 - TOOTH_GAP_SHADE * gaps ** 24 * (np.abs(xs - centre) < half))
+    lit = tooth * shade[None, :, None]
+    return paint + teeth[..., None] * (lit - paint)

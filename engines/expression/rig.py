@@ -58,6 +58,11 @@ CHEEK_SPREAD = (0.15, 0.15, 0.3, 0.3)  # outwards, of half the mouth's widening
 UPPER_LID_SHARE = 0.75  # of an eye's opening or closing done by the upper lid
 MIN_EYE = 0.02  # eye aspect ratio a closing eye stops at (lids touching, not crossing)
 HEAD_POINTS = 16  # around the head, turning with it when the head tilts
+CREASE_LIDS = (37, 38, 43, 44)  # upper-lid points, each with the brow point above it
+CREASE_BROWS = (19, 20, 23, 24)
+CREASE_HEIGHT = 0.4  # of the way from the lid up to the brow
+CREASE_FOLLOWS_LID = 0.15
+CREASE_FOLLOWS_BROW = 0.5
 
 
 @dataclass(frozen=True)
@@ -97,7 +102,8 @@ class Rigged(NamedTuple):
     """The moved face: its 68 landmarks and the virtual controls before and after."""
 
     landmarks: np.ndarray  # 68×2, photo pixels
-    controls_from: np.ndarray  # K×2, photo pixels (cheeks, folds; the head's outline on a tilt)
+    controls_from: np.ndarray  # K×2, photo pixels: cheeks, folds, lid creases (and the
+    # head's outline on a tilt)
     controls_to: np.ndarray
     motion: Motion  # what was applied, after the limits (a jaw cannot close past shut)
 
@@ -130,6 +136,9 @@ def apply(points: np.ndarray, motion: Motion) -> Rigged:
         _open_eye(u, moved, eye, change)
     for brow, rise in zip((LEFT_BROW, RIGHT_BROW), motion.brows, strict=True):
         moved[list(brow), 1] -= rise
+    creases, moved_creases = _creases(u, moved)
+    cheeks = np.concatenate([cheeks, creases])
+    moved_cheeks = np.concatenate([moved_cheeks, moved_creases])
     if motion.tilt:
         # The whole head leans, hair included: an outline around it turns with the face.
         pivot = _neck(u)
@@ -215,6 +224,21 @@ def _head_outline(u: np.ndarray) -> np.ndarray:
     angles = np.linspace(0.0, 2 * np.pi, HEAD_POINTS, endpoint=False)
     return np.stack([centre_x + half_width * np.cos(angles),
                      centre_y + half_height * np.sin(angles)], axis=1)
+
+
+def _creases(u: np.ndarray, moved: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Controls on each upper lid's crease, before and after (face frame).
+
+    A closing lid unfolds the skin between its crease and its lashes; the brow above
+    stays. Without these controls the spline spreads a lid's motion up to the brow, and
+    the brow and eye make-up smear downwards. The crease follows its lid a little and
+    its brow halfway.
+    """
+    lids, brows = np.array(CREASE_LIDS), np.array(CREASE_BROWS)
+    before = u[lids] + CREASE_HEIGHT * (u[brows] - u[lids])
+    after = before + (CREASE_FOLLOWS_LID * (moved[lids] - u[lids])
+                      + CREASE_FOLLOWS_BROW * (moved[brows] - u[brows]))
+    return before, after
 
 
 def _neck(u: np.ndarray) -> np.ndarray:

@@ -16,8 +16,8 @@ import numpy as np
 from engines.expression.rig import MIN_EYE, Motion
 from engines.faces.descriptors import describe
 
-SMILE_LIFT = 0.13  # corner rise at smile 1 (a frown drops them by FROWN_LIFT at -1)
-SMILE_WIDTH = 0.18  # a full smile widens the mouth this much
+SMILE_LIFT = 0.16  # corner rise at smile 1 (a frown drops them by FROWN_LIFT at -1)
+SMILE_WIDTH = 0.12  # a full smile widens the mouth this much
 FROWN_LIFT = 0.08
 FROWN_WIDTH = 0.06
 MOUTH_OPEN = 0.45  # inner-lip gap added at 1; -1 closes whatever is open
