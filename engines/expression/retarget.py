@@ -28,6 +28,11 @@ from engines.faces.shape import STABLE, eye_distance, mouth_gap
 
 OPEN_MOUTH = 0.08  # inner-lip gap (eye distances) from which a mouth counts as open
 GAP_CHANGE = 0.06  # eye distances: an open mouth whose opening changes this much
+# A lid that slides over the eye reads as less closed than its lash line's move: on the
+# benchmark's tuning half, landmarks found again on results showed 0.44 of a closing
+# asked for (0.64 of an opening). Closings are asked this much further (the rig still
+# stops the lids where they touch).
+CLOSING_REACH = 1.5
 
 
 class Retarget(NamedTuple):
@@ -54,11 +59,14 @@ def fit_second(first: np.ndarray, second: np.ndarray) -> tuple[np.ndarray, float
 
 def motion_between(first: Descriptors, wanted: Descriptors) -> Motion:
     """The rig's motion taking a face described by ``first`` to ``wanted`` (one to one)."""
+    eyes = tuple(change * (CLOSING_REACH if change < 0 else 1.0)
+                 for change in (wanted.left_eye - first.left_eye,
+                                wanted.right_eye - first.right_eye))
     return Motion(
         jaw=wanted.mouth_open - first.mouth_open,
         width=wanted.mouth_width - first.mouth_width,
         lift=(wanted.left_lift - first.left_lift, wanted.right_lift - first.right_lift),
-        eyes=(wanted.left_eye - first.left_eye, wanted.right_eye - first.right_eye),
+        eyes=(eyes[0], eyes[1]),
         brows=(wanted.left_brow - first.left_brow, wanted.right_brow - first.right_brow),
     )
 

@@ -37,7 +37,7 @@ from engines.expression.request import ExpressionRequest, ExpressionResult, Warp
 from engines.expression.retarget import OPEN_MOUTH, mouth_change, retarget
 from engines.expression.sliders import slider_motion
 from engines.expression.transplant import features_to_take, transplant_features
-from engines.faces.analysis import descriptor_of, faces_in
+from engines.faces.analysis import descriptor_of, faces_in, pixels_key
 from engines.faces.detect import Face, pick_face
 from engines.faces.identity import SAME_PERSON_THRESHOLD, face_descriptor, identity_distance
 from engines.faces.shape import FIRST_EYE, OUTER_LIPS, SECOND_EYE, mouth_gap
@@ -101,15 +101,18 @@ class WarpExpressionEngine(Engine[ExpressionRequest, ExpressionResult]):
         notes: list[str] = []
 
         report(Progress(0, STEPS, "Finding the face in the first photo"))
-        face1 = _pick_face(faces_in(first, self.detector), request.face_first, "first", notes)
+        first_key = pixels_key(first)
+        face1 = _pick_face(faces_in(first, self.detector, first_key), request.face_first,
+                           "first", notes)
         cancel.raise_if_set()
         motion = rig.Motion()
         face2 = None
         turn = 0.0
         if from_second:
             report(Progress(1, STEPS, "Finding the face in the second photo"))
-            face2 = _pick_face(faces_in(second, self.detector), request.face_second, "second",
-                               notes)
+            second_key = pixels_key(second)
+            face2 = _pick_face(faces_in(second, self.detector, second_key),
+                               request.face_second, "second", notes)
             cancel.raise_if_set()
             asked = retarget(face1.landmarks, face2.landmarks)
             turn = max(abs(asked.yaw), abs(asked.pitch))
@@ -121,19 +124,21 @@ class WarpExpressionEngine(Engine[ExpressionRequest, ExpressionResult]):
                                          brows=s * request.brows, tilt=s * request.tilt)
         if request.moves_by_sliders:
             motion = motion + slider_motion(face1.landmarks, **request.sliders)
-        first_identity = descriptor_of(first, face1) if from_second else None
-        share, why = 1.0, ""
+        first_identity = descriptor_of(first, face1, first_key) if from_second else None
+        pair_distance = (identity_distance(first_identity, descriptor_of(second, face2, second_key))
+                         if from_second else None)
+        share, why, retried = 1.0, "", False
         while True:
             cancel.raise_if_set()
-            attempt = self._render(first, face1, motion, share, second, face2, turn, report,
-                                   cancel)
+            attempt = self._render(first, face1, motion, share, second, face2, turn,
+                                   pair_distance, report, cancel)
             if attempt is None:
                 return _unchanged(first, "The face already shows that expression; nothing "
                                   "moved.")
             share = attempt.share
             if share < 1 and not why:
                 why = "more would stretch the skin further than a face does"
-            if first_identity is None or share <= MIN_IDENTITY_SHARE:
+            if first_identity is None or share <= MIN_IDENTITY_SHARE or retried:
                 break
             # Another face's expression can carry its likeness along (a wide grin on a
             # calm face): when dlib would no longer see the same person on the moved
@@ -145,6 +150,7 @@ class WarpExpressionEngine(Engine[ExpressionRequest, ExpressionResult]):
             # The distance grows about in proportion to the change: aim just inside.
             share = max(MIN_IDENTITY_SHARE,
                         min(share * IDENTITY_STEP, share * IDENTITY_AIM * KEEP_IDENTITY / distance))
+            retried = True  # once: a second try costs a whole rendering
             why = "more would make the face look like someone else"
         if share < 1:
             notes.append(f"The change was reduced to {share:.0%} of what was asked: {why}.")
@@ -162,7 +168,8 @@ class WarpExpressionEngine(Engine[ExpressionRequest, ExpressionResult]):
                                 warp=check)
 
     def _render(self, first: np.ndarray, face1: Face, motion: rig.Motion, share: float,
-                second: np.ndarray | None, face2: Face | None, turn: float, report: Report,
+                second: np.ndarray | None, face2: Face | None, turn: float,
+                pair_distance: float | None, report: Report,
                 cancel: CancelToken) -> _Attempt | None:
         """The photo with ``share`` of ``motion`` (less if the skin cannot follow).
 
@@ -206,7 +213,7 @@ class WarpExpressionEngine(Engine[ExpressionRequest, ExpressionResult]):
         report(Progress(3, STEPS, "Warped", warped, preview_box))
         notes: list[str] = []
         warped = self._lay_in(warped, crop, first, face1, moved, second, face2, turn, box,
-                              notes, report, preview_box)
+                              pair_distance, notes, report, preview_box)
         cancel.raise_if_set()
         alpha = _feathered_mask(ring - box.origin, crop.shape[:2], FEATHER * eye_distance)
         blended = blend_by_alpha(crop, warped, alpha)
@@ -219,7 +226,8 @@ class WarpExpressionEngine(Engine[ExpressionRequest, ExpressionResult]):
 
     def _lay_in(self, warped: np.ndarray, crop: np.ndarray, first: np.ndarray, face1: Face,
                 moved: np.ndarray, second: np.ndarray | None, face2: Face | None,
-                turn: float, box: Crop, notes: list[str], report: Report,
+                turn: float, box: Crop, pair_distance: float | None,
+                notes: list[str], report: Report,
                 preview_box: tuple[int, int, int, int]) -> np.ndarray:
         """What a warp cannot make, from the second photo or painted: see the module doc."""
         own_points = face1.landmarks - box.origin
@@ -227,9 +235,8 @@ class WarpExpressionEngine(Engine[ExpressionRequest, ExpressionResult]):
         eye_distance = face1.eye_distance
         change = mouth_change(face1.landmarks, moved)
         taken: tuple[str, ...] = ()
-        if second is not None and face2 is not None:
-            distance = identity_distance(descriptor_of(first, face1),
-                                         descriptor_of(second, face2))
+        if second is not None and face2 is not None and pair_distance is not None:
+            distance = pair_distance
             same_person = distance <= SAME_PERSON_THRESHOLD
             # A feature seen from another angle would bring that angle's look along.
             facing_alike = turn <= TRANSPLANT_TURN

@@ -47,16 +47,19 @@ def _remembered(key: tuple, compute: Callable[[], Any]) -> Any:
     return value
 
 
-def faces_in(image: np.ndarray, detector: str = "hog") -> list[Face]:
-    """``detect_faces`` of ``image``, remembered for the same pixels and detector."""
-    return list(_remembered(("faces", detector, *pixels_key(image)),
-                            lambda: detect_faces(image, detector)))
+def faces_in(image: np.ndarray, detector: str = "hog", key: tuple | None = None) -> list[Face]:
+    """``detect_faces`` of ``image``, remembered for the same pixels and detector.
+
+    ``key``: the image's ``pixels_key`` when the caller has it (hashing costs time).
+    """
+    key = key or pixels_key(image)
+    return list(_remembered(("faces", detector, *key), lambda: detect_faces(image, detector)))
 
 
-def descriptor_of(image: np.ndarray, face: Face) -> np.ndarray:
+def descriptor_of(image: np.ndarray, face: Face, key: tuple | None = None) -> np.ndarray:
     """``face_descriptor`` of one face of ``image``, remembered for the same pixels."""
     landmarks = np.asarray(face.landmarks, np.float64)
-    key = ("descriptor", landmarks.tobytes(), *pixels_key(image))
+    key = ("descriptor", landmarks.tobytes(), *(key or pixels_key(image)))
     return _remembered(key, lambda: face_descriptor(image, landmarks)).copy()
 
 

@@ -358,7 +358,10 @@ class ExpressionPanel(OperationPanel):
             self.second_well.show_preview(None)
             workspace.apply_result(result.image, "Expression", clear_mask=False)
             notes = " ".join(result.notes)
-            workspace.show_status(f"Expression changed in {result.seconds:.1f} s. {notes}")
+            warp = "" if result.warp is None else (
+                f" Warp: {'folds' if result.warp.folded else 'no fold'}, skin stretched at "
+                f"most {result.warp.max_stretch:.1f}×.")
+            workspace.show_status(f"Expression changed in {result.seconds:.1f} s.{warp} {notes}")
 
         def preview(pixels: np.ndarray, box) -> None:
             if box is None:  # an intermediate face (an inversion), not a region of the photo
