@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 
 from engines.base import Cancelled, CancelToken, InvalidInput, Progress
+from engines.expression import rig
 from engines.expression.mesh import warp_mesh
 from engines.expression.request import ExpressionRequest
-from engines.expression import rig
 from engines.expression.retarget import fit_second, mouth_change, retarget
 from engines.expression.warp import MIN_EYE_DISTANCE, WarpExpressionEngine
 from engines.faces.detect import detect_faces
