@@ -24,18 +24,15 @@ from engines.faces.descriptors import describe, in_face_frame
 from engines.faces.detect import detect_faces
 from engines.faces.geometry import apply_affine
 from engines.faces.shape import FIRST_EYE, INNER_LIPS, SECOND_EYE, eye_distance
-from tests.unit.test_expression_warp import open_mouth
+from tests.unit.test_expression_warp import astronaut_portrait, open_mouth
 
 skdata = pytest.importorskip("skimage.data")
 
-SCALE = 1.5
 
 
 @pytest.fixture(scope="module")
 def first() -> np.ndarray:
-    image = skdata.astronaut().astype(np.float32) / 255.0
-    return np.clip(cv2.resize(image, None, fx=SCALE, fy=SCALE, interpolation=cv2.INTER_CUBIC),
-                   0, 1)
+    return astronaut_portrait()
 
 
 @pytest.fixture(scope="module")

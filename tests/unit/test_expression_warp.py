@@ -57,11 +57,16 @@ def open_mouth(image: np.ndarray, points: np.ndarray) -> tuple[np.ndarray, np.nd
     return np.ascontiguousarray(out), target
 
 
-@pytest.fixture(scope="module")
-def first() -> np.ndarray:
+def astronaut_portrait() -> np.ndarray:
+    """The astronaut at 768 px, float [0, 1]: the Expression tests' first portrait."""
     image = skdata.astronaut().astype(np.float32) / 255.0
     return np.clip(cv2.resize(image, None, fx=SCALE, fy=SCALE, interpolation=cv2.INTER_CUBIC),
                    0, 1)
+
+
+@pytest.fixture(scope="module")
+def first() -> np.ndarray:
+    return astronaut_portrait()
 
 
 @pytest.fixture(scope="module")
