@@ -3,20 +3,22 @@
 A mesh warp moves lips but cannot invent what lies between them: opening closed lips
 only stretches the lip line across the gap, and closing a smile squeezes the teeth into
 a sliver. In both cases the second face's mouth is mapped onto the new lips (an affine
-fitted on all 20 mouth points), recoloured to the first photo and blended in the
-gradient domain (Poisson, ``cv2.seamlessClone``):
+fitted on all 20 mouth points, then a smooth warp laying each of its points on the new
+ones, so another person's mouth takes the first mouth's size and shape) and recoloured
+to the first photo:
 
 - opening: only the inside of the mouth (teeth, tongue, shadow) is taken, plus a thin
-  margin of lip, so the first face keeps its own lips;
+  margin of lip, so the first face keeps its own lips; it fades in over that margin.
+  Poisson cloning was used here first and spread the lips' colour difference over the
+  teeth (pink, purple or green teeth on the benchmark's two-person sheets);
 - closing: the whole mouth is taken, with a margin of skin, since the first face's lips
-  never showed where they now meet.
+  never showed where they now meet, and blended in the gradient domain (Poisson,
+  ``cv2.seamlessClone``), where skin meets skin.
 
 Colour is matched region by region, with medians measured on the first photo before the
-warp: the inside of the mouth takes the first photo's light as seen on the skin around
-the mouth (lipstick would mislead), the donor's lips take the first face's lip colour.
-The blend's edge then has the same colours on both sides, so the Poisson solve has
-nothing to spread inwards (otherwise red lips tint teeth pink, or pale lips turn them
-cyan).
+warp: the inside of the mouth takes the brightness of the first photo's light as seen on
+the skin around the mouth (its tint is mostly the two skins' tones, and lipstick would
+mislead), the donor's lips take the first face's lip colour.
 """
 
 from __future__ import annotations
@@ -196,6 +198,14 @@ def _redraw(
     # where it is, so donor and crop stay registered.
     cloned[[0, -1], :] = False
     cloned[:, [0, -1]] = False
+    if change == "open":
+        # The inside is laid in with a feathered edge within the lips. Poisson cloning
+        # (as for a closing mouth) spread the lips' colour difference over the teeth:
+        # pink, purple or green teeth on the benchmark's two-person sheets.
+        inside = cv2.distanceTransform(cloned.astype(np.uint8), cv2.DIST_L2, 5)
+        t = np.clip(inside / max(OPEN_MARGIN * eye_distance, 1.0), 0.0, 1.0)[..., None]
+        alpha = t * t * (3 - 2 * t)
+        return (warped + alpha * (donor - warped)).astype(np.float32)
     x, y, bw, bh = cv2.boundingRect(cloned.astype(np.uint8))
     if bw < 3 or bh < 3:
         return warped
