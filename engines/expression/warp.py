@@ -55,7 +55,8 @@ FEATURE_SLACK = 0.1  # eye distances around mouth and eyes where a warp may fold
 STILL = 0.25  # px: a landmark moved less than this has not moved
 CLOSING_EYE = 0.8  # an eye closing below this share of its height is closed by its lid
 LID_SOFTNESS = 0.8  # px: the lid's edge over the eye blurs this much
-STRETCH_WARNING = 2.0  # local stretch on the skin beyond which the result says so
+STRETCH_WARNING = 2.5  # local stretch on the skin beyond which the result says so
+MAX_STRETCH = 3.0  # local stretch on the skin beyond which a change is scaled down
 BACK_OFF = (1.0, 0.85, 0.7, 0.55, 0.4)  # shares of a change tried until the warp holds
 KEEP_IDENTITY = 0.55  # dlib distance to the first face above which a change is reduced
 IDENTITY_STEP = 0.85  # each reduction keeps at most this share of the change
@@ -180,7 +181,8 @@ class WarpExpressionEngine(Engine[ExpressionRequest, ExpressionResult]):
         for back_off in BACK_OFF:
             # A change larger than the face allows (a downturned mouth into a wide grin)
             # would stretch the skin beyond what skin does: it is scaled down until the
-            # spline no longer (nearly) folds, and the result says so.
+            # spline no longer (nearly) folds nor stretches any small length of skin more
+            # than MAX_STRETCH times, and the result says so.
             tried = share * back_off
             moved_face = rig.apply(face1.landmarks, motion.scaled(tried, tried, tried, tried))
             moved = moved_face.landmarks
@@ -199,7 +201,7 @@ class WarpExpressionEngine(Engine[ExpressionRequest, ExpressionResult]):
             size = (box.x1 - box.x0, box.y1 - box.y0)
             map_x, map_y = tps_maps(src, dst, *size)
             skin = _skin(face1.landmarks, moved, ring, box, eye_distance)
-            if not folds(map_x, map_y, skin):
+            if not folds(map_x, map_y, skin) and warp_quality(map_x, map_y, skin)[1] <= MAX_STRETCH:
                 break
             cancel.raise_if_set()
         preview_box = box.box
