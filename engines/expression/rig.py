@@ -55,13 +55,13 @@ CHEEKS = (
 )
 CHEEK_RISE = (0.45, 0.45, 0.65, 0.65)  # of the corner's lift
 CHEEK_SPREAD = (0.15, 0.15, 0.3, 0.3)  # outwards, of half the mouth's widening
-UPPER_LID_SHARE = 0.75  # of an eye's opening or closing done by the upper lid
+UPPER_LID_SHARE = 0.75  # of an eye's opening done by the upper lid (all of a closing)
 MIN_EYE = 0.02  # eye aspect ratio a closing eye stops at (lids touching, not crossing)
 HEAD_POINTS = 16  # around the head, turning with it when the head tilts
 CREASE_LIDS = (37, 38, 43, 44)  # upper-lid points, each with the brow point above it
 CREASE_BROWS = (19, 20, 23, 24)
 CREASE_HEIGHT = 0.4  # of the way from the lid up to the brow
-CREASE_FOLLOWS_LID = 0.15
+CREASE_FOLLOWS_LID = 0.0  # a closing lid is slid over the eye after the spline
 CREASE_FOLLOWS_BROW = 0.5
 
 
@@ -196,7 +196,8 @@ def _open_eye(u: np.ndarray, moved: np.ndarray, eye: tuple[int, ...], change: fl
     """Open (or close) an eye by ``change`` of aspect ratio, with the lids.
 
     Each upper-lid point moves towards (or away from) the lower-lid point facing it,
-    the upper lid doing most of it, so the lids meet where they face each other.
+    the upper lid doing all of a closing and most of an opening, so the lids meet where
+    they face each other.
     """
     if change == 0:
         return
@@ -208,8 +209,10 @@ def _open_eye(u: np.ndarray, moved: np.ndarray, eye: tuple[int, ...], change: fl
         direction = along / length if length > 1e-9 else np.array([0.0, 1.0])
         new_length = max(length + change * width, 0.0)
         shorter = length - new_length  # negative: the eye opens
-        moved[upper] += UPPER_LID_SHARE * shorter * direction
-        moved[lower] -= (1 - UPPER_LID_SHARE) * shorter * direction
+        # A blink is the upper lid's; an eye opens wider with both lids.
+        share = 1.0 if shorter > 0 else UPPER_LID_SHARE
+        moved[upper] += share * shorter * direction
+        moved[lower] -= (1 - share) * shorter * direction
 
 
 def _head_outline(u: np.ndarray) -> np.ndarray:

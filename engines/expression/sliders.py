@@ -23,6 +23,7 @@ FROWN_WIDTH = 0.06
 MOUTH_OPEN = 0.45  # inner-lip gap added at 1; -1 closes whatever is open
 BROW_RAISE = 0.09  # both brows up (down at -1)
 EYE_OPEN = 0.09  # eye aspect ratio added at 1; -1 closes the eyes
+SHUT_EYE = 0.12  # eye aspect ratio below which an eye counts as shut (a blink)
 
 
 def slider_motion(points: np.ndarray, smile: float = 0.0, mouth_open: float = 0.0,
@@ -32,8 +33,9 @@ def slider_motion(points: np.ndarray, smile: float = 0.0, mouth_open: float = 0.
     lift = smile * (SMILE_LIFT if smile > 0 else FROWN_LIFT)
     width = smile * (SMILE_WIDTH if smile > 0 else FROWN_WIDTH)
     jaw = mouth_open * (MOUTH_OPEN if mouth_open > 0 else own.mouth_open)
-    if eye_open >= 0:
-        eyes = (eye_open * EYE_OPEN, eye_open * EYE_OPEN)
+    if eye_open >= 0:  # a shut eye stays shut: no photo shows what is under its lid
+        eyes = tuple(0.0 if ratio < SHUT_EYE else eye_open * EYE_OPEN
+                     for ratio in (own.left_eye, own.right_eye))
     else:  # -1 brings each lid down to touching, whatever the eye's own openness
         eyes = tuple(eye_open * max(ratio - MIN_EYE, 0.0)
                      for ratio in (own.left_eye, own.right_eye))

@@ -1,22 +1,24 @@
 """The classic Expression engine: a landmark warp, no downloads.
 
-What the first face should do comes from the second face (``engines.expression.retarget``:
-the second face's expression as scale-free descriptors, reached on the first face by the
-anatomical rig of ``engines.expression.rig``) and from the sliders
-(``engines.expression.sliders``), each feature (mouth, eyes, brows, tilt) scaled by its own
-strength. The photo follows through a thin-plate spline (``engines.expression.mesh``) on
-the landmarks and the rig's cheek controls, held by a ring of fixed points around the
-face, so the warp fades out before the ring and the blend mask, which ends at the ring,
-leaves every pixel beyond it untouched. A closing eye is closed by its lid sliding over
-it (the eye itself is not squashed). Then what a warp cannot make is laid in: when both
-photos show the same person facing about the same way, the second photo's mouth and eyes
-(``engines.expression.transplant``); for two people, a mouth that opens or closes is
-redrawn from the second photo scaled to the first mouth (``engines.expression.mouth``) and
-an eye opening from shut takes the second photo's eye; with sliders alone, an opening
-mouth gets its own inside, scaled, or a painted one (``engines.expression.cavity``). Each
-result reports the warp's smallest Jacobian determinant and largest local stretch on the
-face's skin. All the work is done on a crop around the face, so the photo's size hardly
-matters; the faces found are remembered per photo, so a slider step skips the detector.
+What the first face should do comes from the second face
+(``engines.expression.retarget``: the second face's expression as scale-free
+descriptors, reached on the first face by the anatomical rig of
+``engines.expression.rig``) and from the sliders (``engines.expression.sliders``), each
+feature (mouth, eyes, brows, tilt) scaled by its own strength. The photo follows through
+a thin-plate spline (``engines.expression.mesh``) on the landmarks and the rig's cheek
+controls, held by a ring of fixed points around the face, so the warp fades out before
+the ring and the blend mask, which ends at the ring, leaves every pixel beyond it
+untouched. A closing eye is closed by its lid sliding over it
+(``engines.expression.lids``; the eye itself is not squashed). Then what a warp cannot
+make is laid in: when both photos show the same person facing about the same way, the
+second photo's mouth and eyes (``engines.expression.transplant``); for two people, a
+mouth that opens or closes is redrawn from the second photo scaled to the first mouth
+(``engines.expression.mouth``) and an eye opening from shut takes the second photo's
+eye; with sliders alone, an opening mouth gets its own inside, scaled, or a painted one
+(``engines.expression.cavity``). Each result reports the warp's smallest Jacobian
+determinant and largest local stretch on the face's skin. All the work is done on a crop
+around the face, so the photo's size hardly matters; the faces found are remembered per
+photo, so a slider step skips the detector.
 """
 
 from __future__ import annotations
@@ -31,13 +33,15 @@ from engines.blend import blend_by_alpha
 from engines.crop import Crop
 from engines.expression import rig
 from engines.expression.cavity import paint_cavity
+from engines.expression.lids import slide_lids, static_lids
 from engines.expression.mesh import folds, remap, tps_maps, warp_quality
 from engines.expression.mouth import redraw_mouth
 from engines.expression.request import ExpressionRequest, ExpressionResult, WarpCheck
 from engines.expression.retarget import OPEN_MOUTH, mouth_change, retarget
-from engines.expression.sliders import slider_motion
+from engines.expression.sliders import SHUT_EYE, slider_motion
 from engines.expression.transplant import features_to_take, transplant_features
 from engines.faces.analysis import descriptor_of, faces_in, pixels_key
+from engines.faces.descriptors import describe
 from engines.faces.detect import Face, pick_face
 from engines.faces.identity import SAME_PERSON_THRESHOLD, face_descriptor, identity_distance
 from engines.faces.shape import FIRST_EYE, OUTER_LIPS, SECOND_EYE, mouth_gap
@@ -53,8 +57,6 @@ TRANSPLANT_TURN = 4.0  # degrees beyond NOISE_ANGLE up to which the second's fea
 STEPS = 6
 FEATURE_SLACK = 0.1  # eye distances around mouth and eyes where a warp may fold
 STILL = 0.25  # px: a landmark moved less than this has not moved
-CLOSING_EYE = 0.8  # an eye closing below this share of its height is closed by its lid
-LID_SOFTNESS = 0.8  # px: the lid's edge over the eye blurs this much
 STRETCH_WARNING = 2.5  # local stretch on the skin beyond which the result says so
 MAX_STRETCH = 3.0  # local stretch on the skin beyond which a change is scaled down
 BACK_OFF = (1.0, 0.85, 0.7, 0.55, 0.4)  # shares of a change tried until the warp holds
@@ -125,6 +127,10 @@ class WarpExpressionEngine(Engine[ExpressionRequest, ExpressionResult]):
                                          brows=s * request.brows, tilt=s * request.tilt)
         if request.moves_by_sliders:
             motion = motion + slider_motion(face1.landmarks, **request.sliders)
+            if request.eye_open > 0 and min(describe(face1.landmarks).left_eye,
+                                            describe(face1.landmarks).right_eye) < SHUT_EYE:
+                notes.append("A shut eye cannot be opened by the slider: no photo shows what "
+                             "is under its lid. Drop a second portrait with open eyes.")
         first_identity = descriptor_of(first, face1, first_key) if from_second else None
         pair_distance = (identity_distance(first_identity, descriptor_of(second, face2, second_key))
                          if from_second else None)
@@ -187,9 +193,11 @@ class WarpExpressionEngine(Engine[ExpressionRequest, ExpressionResult]):
             moved_face = rig.apply(face1.landmarks, motion.scaled(tried, tried, tried, tried))
             moved = moved_face.landmarks
             src_points = np.concatenate([face1.landmarks, moved_face.controls_from])
-            dst_points = np.concatenate([moved, moved_face.controls_to])
+            # Closing lids are drawn after the spline (engines.expression.lids).
+            dst_points = np.concatenate([static_lids(face1.landmarks, moved),
+                                         moved_face.controls_to])
             shift = np.linalg.norm(dst_points - src_points, axis=1)
-            if shift.max() < STILL:
+            if max(shift.max(), np.abs(moved - face1.landmarks).max()) < STILL:
                 return None
             # Around the inner face and whatever moves (a brow alone still gets a ring).
             ring = _ring(np.concatenate([face1.landmarks[17:], src_points[shift >= STILL]]),
@@ -207,8 +215,8 @@ class WarpExpressionEngine(Engine[ExpressionRequest, ExpressionResult]):
         preview_box = box.box
         crop = first[box.slices]
         report(Progress(2, STEPS, "Warping the face", crop, preview_box))
-        map_x, map_y = _close_lids(map_x, map_y, face1.landmarks - box.origin,
-                                   moved - box.origin)
+        map_x, map_y = slide_lids(map_x, map_y, face1.landmarks - box.origin,
+                                  moved - box.origin)
         check = WarpCheck(*warp_quality(map_x, map_y, skin))
         warped = remap(crop, map_x, map_y)
         cancel.raise_if_set()
@@ -277,38 +285,6 @@ def _unchanged(first: np.ndarray, why: str) -> ExpressionResult:
     h, w = first.shape[:2]
     return ExpressionResult(first.copy(), (0, 0, 0, 0), np.zeros((h, w), np.float32),
                             notes=(why,), warp=WarpCheck(1.0, 1.0))
-
-
-def _close_lids(map_x: np.ndarray, map_y: np.ndarray, before: np.ndarray,
-                after: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The maps with each closing eye closed by its lid, not squashed.
-
-    A spline pulling the lid down compresses the eye under it: the iris becomes a flat
-    oval. An eyelid slides over the eye instead. So inside the eye's new opening the
-    maps sample the eye where it was (the iris keeps its shape and is cut by the lid's
-    new edge), and only the lid and the skin above it follow the spline.
-    """
-    for eye in (FIRST_EYE, SECOND_EYE):
-        idx = list(eye)
-        height_before = _eye_height(before[idx])
-        if _eye_height(after[idx]) >= CLOSING_EYE * height_before:
-            continue
-        opening = np.zeros(map_x.shape, np.float32)
-        cv2.fillPoly(opening, [np.round(after[idx] * 16).astype(np.int32)], 1.0,
-                     cv2.LINE_AA, shift=4)
-        if not opening.any():
-            continue
-        opening = cv2.GaussianBlur(opening, (0, 0), LID_SOFTNESS)
-        ys, xs = np.mgrid[0:map_x.shape[0], 0:map_x.shape[1]].astype(np.float32)
-        # Where the eye's corners went (they hardly move): sample the eye shifted with them.
-        offset = (before[idx][[0, 3]] - after[idx][[0, 3]]).mean(0)
-        map_x = map_x + opening * (xs + offset[0] - map_x)
-        map_y = map_y + opening * (ys + offset[1] - map_y)
-    return map_x.astype(np.float32), map_y.astype(np.float32)
-
-
-def _eye_height(eye: np.ndarray) -> float:
-    return float((np.linalg.norm(eye[1] - eye[5]) + np.linalg.norm(eye[2] - eye[4])) / 2)
 
 
 def _pick_face(faces: list[Face], index: int | None, which: str, notes: list[str]) -> Face:

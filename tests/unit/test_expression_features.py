@@ -244,3 +244,12 @@ def test_head_tilt_is_taken_only_when_asked(first, points):
     assert tilted.warp is not None and not tilted.warp.folded
     outside = tilted.blend_mask == 0
     assert np.array_equal(tilted.image[outside], first[outside])
+
+
+def test_the_eye_slider_does_not_pretend_to_open_a_shut_eye(points):
+    """No photo shows what is under a shut lid: the slider leaves such an eye shut."""
+    from engines.expression.sliders import slider_motion
+
+    blinking = rig.apply(points, rig.Motion(eyes=(-1.0, 0.0))).landmarks  # first eye shut
+    motion = slider_motion(blinking, eye_open=1.0)
+    assert motion.eyes[0] == 0.0 and motion.eyes[1] > 0.05
