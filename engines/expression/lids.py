@@ -7,11 +7,11 @@ still read the eye as two-thirds open), and the iris becomes a flat oval. An eye
 instead unfolds from its crease and slides over the eye, which stays where it was.
 
 So the spline leaves a closing eye's lids where they are (``static_lids``), and the lid
-is drawn afterwards (``slide_lids``): in each column between the eye's corners, the band
-from the crease down to the lid's new edge samples the band from the crease to the lid's
-old edge, stretched. The lash line lands on the new edge; below it the eye is as it was,
-cut by the lid. Where the old and new edges meet (the corners) the slide is the
-identity, so it joins the spline's map without a seam.
+is drawn afterwards (``slide_lids``): in each column between the eye's corners, the lid's
+rim with its lashes moves down whole to the new edge, and the skin between it and the
+crease stretches to follow. Below the new edge the eye is as it was, cut by the lid.
+Where the old and new edges meet (the corners) the slide is the identity, so it joins
+the spline's map without a seam.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from engines.faces.shape import FIRST_EYE, SECOND_EYE
 
 CREASE_DEPTH = 0.45  # of the eye's width: how far above the lid's edge its crease lies
 CLOSING = 0.5  # px: an upper lid coming down by more than this is slid, not warped
+LASH_DEPTH = 0.25  # of the eye's width: the lashes and lid rim above the edge, moved whole
 
 
 def closing_eyes(before: np.ndarray, after: np.ndarray) -> list[tuple[int, ...]]:
@@ -57,9 +58,22 @@ def slide_lids(map_x: np.ndarray, map_y: np.ndarray, before: np.ndarray,
 
 
 def _edge(points: np.ndarray, xs: np.ndarray) -> np.ndarray:
-    """The lid's edge through its points (corner, lid, lid, corner), at columns ``xs``."""
+    """The lid's edge along its points (corner, lid, lid, corner), at columns ``xs``.
+
+    A parabola fitted to the four points, pinned to the corners: a lid's edge is a
+    smooth arc, and straight segments between the landmarks put kinks in the lash line.
+    """
     order = np.argsort(points[:, 0])
-    return np.interp(xs, points[order, 0], points[order, 1])
+    x, y = points[order, 0], points[order, 1]
+    chord = np.interp(xs, [x[0], x[-1]], [y[0], y[-1]])
+    span = max(x[-1] - x[0], 1e-6)
+    # The arc's height over the corners' chord: t (1 - t) scaled to the lid points.
+    t = (x[1:-1] - x[0]) / span
+    bulge = t * (1 - t)
+    rise = y[1:-1] - np.interp(x[1:-1], [x[0], x[-1]], [y[0], y[-1]])
+    height = float((bulge * rise).sum() / max((bulge * bulge).sum(), 1e-12))
+    u = np.clip((xs - x[0]) / span, 0.0, 1.0)
+    return chord + height * u * (1 - u)
 
 
 def _slide_one(map_x: np.ndarray, map_y: np.ndarray, before: np.ndarray, after: np.ndarray,
@@ -75,7 +89,8 @@ def _slide_one(map_x: np.ndarray, map_y: np.ndarray, before: np.ndarray, after: 
     xs = np.arange(x0, x1 + 1, dtype=np.float64)
     old = _edge(before[lid], xs)
     new = np.maximum(_edge(after[lid], xs), old)
-    depth = CREASE_DEPTH * float(np.linalg.norm(before[inner] - before[outer]))
+    width = float(np.linalg.norm(before[inner] - before[outer]))
+    depth = CREASE_DEPTH * width
     crease = old - depth
     y0 = max(0, int(np.floor(crease.min())))
     y1 = min(h - 1, int(np.ceil(new.max())))
@@ -83,9 +98,14 @@ def _slide_one(map_x: np.ndarray, map_y: np.ndarray, before: np.ndarray, after: 
         return map_x, map_y
     ys = np.arange(y0, y1 + 1, dtype=np.float64)[:, None]
     band = (ys >= crease[None, :]) & (ys <= new[None, :])
-    # Output row y in the band samples the row the old lid had there.
-    scale = (old - crease) / np.maximum(new - crease, 1e-6)
-    source_y = crease[None, :] + (ys - crease[None, :]) * scale[None, :]
+    # The lashes and the lid's rim move down whole (stretched lashes read as a brush);
+    # only the smooth skin between them and the crease stretches.
+    lash = np.minimum(LASH_DEPTH * width, 0.5 * depth)
+    drop = (new - old)[None, :]
+    rim = ys >= (new - lash)[None, :]
+    skin_top = crease[None, :]
+    scale = (old - lash - crease) / np.maximum(new - lash - crease, 1e-6)
+    source_y = np.where(rim, ys - drop, skin_top + (ys - skin_top) * scale[None, :])
     source_x = np.broadcast_to(xs[None, :], source_y.shape)
     sampled_x = cv2.remap(map_x, source_x.astype(np.float32), source_y.astype(np.float32),
                           cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
