@@ -41,6 +41,8 @@ LIP_EDGE = 0.03  # eye distances: lip pixels this close to the inner line are no
 SKIN_BAND = 0.2  # eye distances: the ring of skin around the lips used to match light
 MAX_SKIN_GAIN = 1.6
 MAX_LIP_GAIN = 2.5
+CHROMA_FLOOR = 3.0  # Lab units added to both skins' chroma (grey skin is not zero colour)
+MIN_CHROMA = 0.25  # the inside keeps at least this share of its colourfulness
 
 
 def _affine_fit(source: np.ndarray, target: np.ndarray) -> np.ndarray:
@@ -188,6 +190,7 @@ def _redraw(
         theirs.lip_sample.astype(np.float32), (0, 0), max(0.5, LIP_EDGE * eye_distance / 2)
     )[..., None]
     donor = np.clip(donor * (lip_weight * lip_gain + (1 - lip_weight) * skin_gain), 0.0, 1.0)
+    donor = _saturation_matched(donor, original[own.skin], donor[theirs.skin], lip_weight)
 
     new = _MouthRegions(new_points, shape, eye_distance)
     if change == "open":
@@ -217,3 +220,29 @@ def _redraw(
     out = warped.copy()
     out[cloned] = blended[cloned].astype(np.float32) / 255.0
     return out
+
+
+def _saturation_matched(donor: np.ndarray, own_skin: np.ndarray, their_skin: np.ndarray,
+                        lip_weight: np.ndarray) -> np.ndarray:
+    """The donor's inside with its colourfulness scaled to the first photo's.
+
+    A colourful photo's red tongue laid into a cold, nearly grey one looked like blood:
+    brightness alone does not carry the difference. The ratio of the two skins' chroma
+    (Lab a*, b* around the mouth) scales the inside's chroma; the lips, recoloured
+    already, are left as they are.
+    """
+    if len(own_skin) == 0 or len(their_skin) == 0:
+        return donor
+    own = cv2.cvtColor(np.ascontiguousarray(own_skin[None], np.float32), cv2.COLOR_RGB2Lab)[0]
+    theirs = cv2.cvtColor(np.ascontiguousarray(their_skin[None], np.float32),
+                          cv2.COLOR_RGB2Lab)[0]
+    ratio = (np.hypot(*np.median(own[:, 1:], 0)) + CHROMA_FLOOR) / (
+        np.hypot(*np.median(theirs[:, 1:], 0)) + CHROMA_FLOOR)
+    ratio = float(np.clip(ratio, MIN_CHROMA, 1.0))
+    if ratio >= 0.98:
+        return donor
+    lab = cv2.cvtColor(np.ascontiguousarray(donor, np.float32), cv2.COLOR_RGB2Lab)
+    scaled = lab.copy()
+    scaled[..., 1:] *= ratio
+    lab = lab + (1 - lip_weight) * (scaled - lab)
+    return np.clip(cv2.cvtColor(lab.astype(np.float32), cv2.COLOR_Lab2RGB), 0.0, 1.0)

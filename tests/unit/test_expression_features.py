@@ -253,3 +253,23 @@ def test_the_eye_slider_does_not_pretend_to_open_a_shut_eye(points):
     blinking = rig.apply(points, rig.Motion(eyes=(-1.0, 0.0))).landmarks  # first eye shut
     motion = slider_motion(blinking, eye_open=1.0)
     assert motion.eyes[0] == 0.0 and motion.eyes[1] > 0.05
+
+
+def test_a_borrowed_mouth_takes_a_grey_photos_colourlessness(first, points, opened):
+    """A colourful photo's red mouth laid into a nearly grey one must not look like blood."""
+    from engines.expression.mouth import redraw_mouth
+
+    grey = np.repeat(first.mean(-1, keepdims=True), 3, axis=-1).astype(np.float32)
+    new_points = open_mouth(first, points)[1]
+    second_points = detect_faces(opened)[0].landmarks
+    result = redraw_mouth(grey, grey, points, new_points, opened, second_points, "open")
+    inside = np.zeros(first.shape[:2], np.uint8)
+    cv2.fillPoly(inside, [np.round(new_points[list(INNER_LIPS)]).astype(np.int32)], 1)
+    inside = cv2.erode(inside, np.ones((5, 5), np.uint8)) > 0
+    assert inside.sum() > 100
+
+    def chroma(pixels: np.ndarray) -> float:
+        lab = cv2.cvtColor(pixels[None].astype(np.float32), cv2.COLOR_RGB2Lab)[0]
+        return float(np.median(np.hypot(lab[:, 1], lab[:, 2])))
+
+    assert chroma(result[inside]) < 0.5 * chroma(opened[inside])
