@@ -130,3 +130,34 @@ def test_mistakes_are_said_before_anything_runs_and_fields_are_remembered(
     assert again.input_edit.text() == str(photos)
     assert again.box.text() == "1,2,3"
     QApplication.processEvents()
+
+
+def test_an_expression_batch_by_slider_needs_no_second_portraits(window, qtbot, tmp_path):
+    skdata = pytest.importorskip("skimage.data")
+    from engines.faces.descriptors import describe
+    from engines.faces.detect import detect_faces
+
+    photos, out = tmp_path / "portraits", tmp_path / "smiling"
+    photos.mkdir()
+    portrait = skdata.astronaut()
+    Image.fromarray(portrait).save(photos / "a.png")
+    dialog = open_dialog(window, qtbot)
+    dialog.operation.setCurrentIndex(dialog.operation.findData("expression"))
+    assert dialog.expression.isVisible() and not dialog.quality.isVisible()
+    type_into(qtbot, dialog.input_edit, str(photos))
+    type_into(qtbot, dialog.side_edit, "")
+    type_into(qtbot, dialog.output_edit, str(out))
+    dialog.workers.setValue(1)
+    qtbot.mouseClick(dialog.run_button, Qt.MouseButton.LeftButton)
+    assert "move a slider" in dialog.status.text(), "nothing was asked, and it should say so"
+    smile = dialog.expression.sliders["smile"]
+    smile.setFocus()
+    for _ in range(8):
+        qtbot.keyClick(smile, Qt.Key.Key_PageUp)
+    with qtbot.waitSignal(dialog.runner.busy_changed, timeout=TIMEOUT_MS,
+                          check_params_cb=lambda busy: not busy):
+        qtbot.mouseClick(dialog.run_button, Qt.MouseButton.LeftButton)
+    assert "1 done" in dialog.status.text()
+    before = describe(detect_faces(portrait)[0].landmarks).corner_lift
+    after = describe(detect_faces(np.asarray(Image.open(out / "a.png")))[0].landmarks)
+    assert after.corner_lift - before > 0.035

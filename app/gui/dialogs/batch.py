@@ -37,6 +37,7 @@ from PySide6.QtWidgets import (
 
 from app.gui.dialogs.training_charts import duration_text
 from app.gui.jobs import JobRunner
+from app.gui.panels.expression_controls import ExpressionControls
 from engines import registry
 from engines.base import CancelToken, InvalidInput, Report
 
@@ -128,6 +129,9 @@ class BatchDialog(QDialog):
         self.model = QLineEdit(placeholderText="the default model")
         self.box = QLineEdit(placeholderText="x, y, width, height in the guide")
         self.at = QLineEdit(placeholderText="x, y[, scale] in each photo")
+        # Expression: what to take from the second portraits, and the sliders, which
+        # need no second portraits at all.
+        self.expression = ExpressionControls()
         self.workers = QSpinBox(minimum=1, maximum=256)
         from engines.batch.pool import default_workers
 
@@ -143,7 +147,7 @@ class BatchDialog(QDialog):
         self.option_rows = {
             "quality": ("Quality", self.quality), "strength": ("Strength", self.strength),
             "model": ("Model", self.model), "box": ("Box in guide", self.box),
-            "at": ("Paste at", self.at),
+            "at": ("Paste at", self.at), "expression": ("Expression", self.expression),
         }
         self._option_labels: dict[str, QLabel] = {}
         for key, (title, widget) in self.option_rows.items():
@@ -210,7 +214,8 @@ class BatchDialog(QDialog):
                 self.engine.setCurrentIndex(self.engine.count() - 1)
         self.engine.setEnabled(op.name != "translate" and len(engines) > 1)
         shown = {"remove": {"quality"}, "harmonize": {"strength"}, "translate": {"model"},
-                 "expression": {"strength"}, "composite": {"box", "at", "strength"}}[op.name]
+                 "expression": {"strength", "expression"},
+                 "composite": {"box", "at", "strength"}}[op.name]
         for key, (_, widget) in self.option_rows.items():
             widget.setVisible(key in shown)
             self._option_labels[key].setVisible(key in shown)
@@ -245,8 +250,10 @@ class BatchDialog(QDialog):
         engine = self.engine.currentData()
         if name == "remove":
             return engine, {"quality": self.quality.currentData(), "model": None, "seed": 0}
-        if name in ("harmonize", "expression"):
+        if name == "harmonize":
             return engine, {"strength": self.strength.value()}
+        if name == "expression":
+            return engine, {"strength": self.strength.value(), **self.expression.values()}
         if name == "translate":
             return None, {"model": self.model.text().strip() or None, "tile": False}
         box = _numbers(self.box.text(), (4,), "The box in the guide")
@@ -292,11 +299,14 @@ class BatchDialog(QDialog):
             raise InvalidInput("Say which photos: a folder, a glob or a list file.")
         if not self.output_edit.text().strip():
             raise InvalidInput("Say where the results go: a folder.")
-        if op.side and not self.side_edit.text().strip():
-            raise InvalidInput(f"Say where the {op.side_title.lower()} are: one file for "
-                               "all, or a folder.")
+        side = self.side_edit.text().strip() if op.side else ""
+        by_sliders = op.name == "expression" and self.expression.sliders_moved
+        if op.side and not side and not by_sliders:
+            also = " (or move a slider)" if op.name == "expression" else ""
+            raise InvalidInput(f"Say where the {op.side_title.lower()} are{also}: one file "
+                               "for all, or a folder.")
         engine, settings = self._settings()
-        sides = {op.side: Path(self.side_edit.text().strip())} if op.side else {}
+        sides = {op.side: Path(side)} if side else {}
         options = Options(op.name, engine, self.overwrite.isChecked(), settings)
         workers, report_path = self.workers.value(), out_dir / REPORT_NAME
         self.report_path = report_path
@@ -371,6 +381,7 @@ class BatchDialog(QDialog):
             self.quality.setCurrentIndex(max(0, self.quality.findData(s.value("quality",
                                                                                "balanced"))))
             self.strength.setValue(float(s.value("strength", 1.0)))
+            self.expression.restore_settings(s)
         finally:
             s.endGroup()
 
@@ -384,6 +395,7 @@ class BatchDialog(QDialog):
             s.setValue(key, edit.text())
         s.setValue("quality", self.quality.currentData())
         s.setValue("strength", self.strength.value())
+        self.expression.save_settings(s)
         s.endGroup()
 
     def shutdown(self) -> None:
