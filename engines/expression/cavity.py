@@ -27,6 +27,7 @@ TEETH_BRIGHTNESS = 0.95  # of the skin's brightest light (teeth under the lip's 
 TOOTH_WIDTH = 0.085  # inter-ocular units: an upper incisor's width seen from the front
 TOOTH_GAP_SHADE = 0.18  # how much darker the line between two teeth is
 EDGE_SOFTNESS = 0.012  # inter-ocular units: the cavity's and teeth's edges blur
+SEAM_DARKNESS = 0.45  # of the lips' colour: the shade where closed lips meet
 
 
 def paint_cavity(warped: np.ndarray, original: np.ndarray, first_points: np.ndarray,
@@ -97,3 +98,22 @@ def _with_teeth(paint: np.ndarray, new_points: np.ndarray, skin: np.ndarray,
     shade = shade * (1 - TOOTH_GAP_SHADE * gaps ** 24 * (np.abs(xs - centre) < half))
     lit = tooth * shade[None, :, None]
     return paint + teeth[..., None] * (lit - paint)
+
+
+def shade_inside(crop: np.ndarray, points: np.ndarray, eye_distance: float) -> np.ndarray:
+    """``crop`` with the inside of its open mouth painted as the shade between lips.
+
+    For a mouth that closes with no photo to take a closed mouth from: the warp squeezes
+    the inside into the line where the lips meet, and squeezed teeth made a jagged white
+    line there. Painted first in the lips' own colour, darkened, the inside becomes the
+    dark seam of closed lips.
+    """
+    h, w = crop.shape[:2]
+    own = _MouthRegions(points, (h, w), eye_distance)
+    lips = crop[own.lip_sample] if own.lip_sample.any() else crop[own.outline & ~own.inside]
+    if len(lips) == 0 or not own.inside.any():
+        return crop
+    seam = (SEAM_DARKNESS * np.median(lips, 0)).astype(np.float32)
+    alpha = cv2.GaussianBlur(_grow(own.inside, 0.02 * eye_distance).astype(np.float32),
+                             (0, 0), max(0.6, EDGE_SOFTNESS * eye_distance))[..., None]
+    return (crop + alpha * (seam - crop)).astype(np.float32)

@@ -9,12 +9,14 @@ a thin-plate spline (``engines.expression.mesh``) on the landmarks and the rig's
 controls, held by a ring of fixed points around the face, so the warp fades out before
 the ring and the blend mask, which ends at the ring, leaves every pixel beyond it
 untouched. A closing eye is closed by its lid sliding over it
-(``engines.expression.lids``; the eye itself is not squashed). Then what a warp cannot
-make is laid in: when both photos show the same person facing about the same way, the
-second photo's mouth and eyes (``engines.expression.transplant``); for two people, a
-mouth that opens or closes is redrawn from the second photo scaled to the first mouth
-(``engines.expression.mouth``) and an eye opening from shut takes the second photo's
-eye; with sliders alone, an opening mouth gets its own inside, scaled, or a painted one
+(``engines.expression.lids``; the eye itself is not squashed), and closing lips meet
+(``engines.expression.lips``: above the meeting line the upper lip, below it the lower).
+Then what a warp cannot make is laid in: when both photos show the same person facing
+about the same way, the second photo's mouth and eyes
+(``engines.expression.transplant``); for two people, a mouth that opens or closes is
+redrawn from the second photo scaled to the first mouth (``engines.expression.mouth``)
+and an eye opening from shut takes the second photo's eye; with sliders alone, an
+opening mouth gets its own inside, scaled, or a painted one
 (``engines.expression.cavity``). Each result reports the warp's smallest Jacobian
 determinant and largest local stretch on the face's skin. All the work is done on a crop
 around the face, so the photo's size hardly matters; the faces found are remembered per
@@ -32,8 +34,9 @@ from engines.base import CancelToken, Engine, InvalidInput, Progress, Report
 from engines.blend import blend_by_alpha
 from engines.crop import Crop
 from engines.expression import rig
-from engines.expression.cavity import paint_cavity
+from engines.expression.cavity import paint_cavity, shade_inside
 from engines.expression.lids import slide_lids, static_lids
+from engines.expression.lips import meet_lips
 from engines.expression.mesh import folds, remap, tps_maps, warp_quality
 from engines.expression.mouth import redraw_mouth
 from engines.expression.request import ExpressionRequest, ExpressionResult, WarpCheck
@@ -208,6 +211,9 @@ class WarpExpressionEngine(Engine[ExpressionRequest, ExpressionResult]):
             dst = _mesh_points(dst_points, ring, box)
             size = (box.x1 - box.x0, box.y1 - box.y0)
             map_x, map_y = tps_maps(src, dst, *size)
+            closing = mouth_change(face1.landmarks, moved) == "close"
+            if closing:
+                map_x, map_y = meet_lips(map_x, map_y, src, dst, eye_distance)
             skin = _skin(face1.landmarks, moved, ring, box, eye_distance)
             if not folds(map_x, map_y, skin) and warp_quality(map_x, map_y, skin)[1] <= MAX_STRETCH:
                 break
@@ -217,8 +223,11 @@ class WarpExpressionEngine(Engine[ExpressionRequest, ExpressionResult]):
         report(Progress(2, STEPS, "Warping the face", crop, preview_box))
         map_x, map_y = slide_lids(map_x, map_y, face1.landmarks - box.origin,
                                   moved - box.origin)
+        source = crop
+        if closing:
+            source = shade_inside(crop, face1.landmarks - box.origin, eye_distance)
         check = WarpCheck(*warp_quality(map_x, map_y, skin))
-        warped = remap(crop, map_x, map_y)
+        warped = remap(source, map_x, map_y)
         cancel.raise_if_set()
         report(Progress(3, STEPS, "Warped", warped, preview_box))
         notes: list[str] = []

@@ -273,3 +273,23 @@ def test_a_borrowed_mouth_takes_a_grey_photos_colourlessness(first, points, open
         return float(np.median(np.hypot(lab[:, 1], lab[:, 2])))
 
     assert chroma(result[inside]) < 0.5 * chroma(opened[inside])
+
+
+def test_lips_that_close_meet_without_teeth_between_them(first, points):
+    """Her smile shows teeth; closed by the slider, the line where the lips meet is lip
+    and shade, not a jagged white line of squeezed teeth."""
+    from engines.expression.sliders import slider_motion
+
+    result = WarpExpressionEngine().run(ExpressionRequest(first, mouth_open=-1.0))
+    share = 1.0
+    for note in result.notes:  # the engine may have reduced the change; follow it
+        if "reduced to" in note:
+            share = float(note.split("reduced to ")[1].split("%")[0]) / 100
+    motion = slider_motion(points, mouth_open=-1.0)
+    moved = rig.apply(points, motion.scaled(share, share, share, share)).landmarks
+    meeting = moved[[60, 61, 62, 63, 64]]
+    xs = np.arange(int(meeting[0, 0]) + 4, int(meeting[-1, 0]) - 3)
+    ys = np.interp(xs, meeting[:, 0], meeting[:, 1])
+    band = np.concatenate([result.image[np.round(ys + dy).astype(int), xs] for dy in (-1, 0, 1)])
+    teeth = (band.min(-1) > 0.7) & (band.max(-1) - band.min(-1) < 0.15)
+    assert teeth.mean() < 0.05
