@@ -13,10 +13,10 @@ untouched. A closing eye is closed by its lid sliding over it
 (``engines.expression.lips``: above the meeting line the upper lip, below it the lower).
 Then what a warp cannot make is laid in: when both photos show the same person facing
 about the same way, the second photo's mouth and eyes
-(``engines.expression.transplant``); for two people, a mouth that opens or closes is
-redrawn from the second photo scaled to the first mouth (``engines.expression.mouth``)
-and an eye opening from shut takes the second photo's eye; with sliders alone, an
-opening mouth gets its own inside, scaled, or a painted one
+(``engines.expression.transplant``); for two people, a mouth that opens is redrawn from
+the second photo scaled to the first mouth (``engines.expression.mouth``; one that
+closes keeps its own lips) and an eye opening from shut takes the second photo's eye;
+with sliders alone, an opening mouth gets its own inside, scaled, or a painted one
 (``engines.expression.cavity``). Each result reports the warp's smallest Jacobian
 determinant and largest local stretch on the face's skin. All the work is done on a crop
 around the face, so the photo's size hardly matters; the faces found are remembered per
@@ -273,7 +273,10 @@ class WarpExpressionEngine(Engine[ExpressionRequest, ExpressionResult]):
                 if taken:
                     report(Progress(4, STEPS, f"Took the {' and '.join(taken)} from the "
                                     "second photo", warped, preview_box))
-            if change is not None and "mouth" not in taken:
+            # Another person's closed mouth came out small and pinched on the sheets; the
+            # first face's own lips, meeting (engines.expression.lips), look like its own.
+            borrow = change == "open" or (change == "close" and same_person)
+            if change is not None and "mouth" not in taken and borrow:
                 warped = redraw_mouth(warped, crop, own_points, new_points, second,
                                       face2.landmarks, change)
                 redrawn = "inside of the mouth" if change == "open" else "closing mouth"
