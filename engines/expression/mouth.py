@@ -11,9 +11,10 @@ to the first photo:
   margin of lip, so the first face keeps its own lips; it fades in over that margin.
   Poisson cloning was used here first and spread the lips' colour difference over the
   teeth (pink, purple or green teeth on the benchmark's two-person sheets);
-- closing: the whole mouth is taken, with a margin of skin, since the first face's lips
-  never showed where they now meet, and blended in the gradient domain (Poisson,
-  ``cv2.seamlessClone``), where skin meets skin.
+- closing (same person only; for two people the engine lets the first face's own lips
+  meet, ``engines.expression.lips``, since another person's closed mouth looked small
+  and pinched): the whole mouth is taken, with a margin of skin, and blended in the
+  gradient domain (Poisson, ``cv2.seamlessClone``), where skin meets skin.
 
 Colour is matched region by region, with medians measured on the first photo before the
 warp: the inside of the mouth takes the brightness of the first photo's light as seen on
