@@ -47,9 +47,8 @@ def paint_cavity(warped: np.ndarray, original: np.ndarray, first_points: np.ndar
     inside = _polygon_mask(new_points[list(INNER_LIPS)], (h, w))
     if inside.sum() < 4:
         return warped
-    ys, xs = np.nonzero(inside)
     top = float(new_points[list(UPPER_INNER_LIP), 1].mean())
-    bottom = float(ys.max())
+    bottom = float(np.nonzero(inside)[0].max())
     depth = np.clip((np.arange(h, dtype=np.float32) - top) / max(bottom - top, 1.0), 0, 1)
     # Dark red-brown, a little lighter just under the upper lip (light falls in from above).
     shade = CAVITY_DARKNESS * (1.4 - 0.6 * depth)[:, None, None]

@@ -18,9 +18,8 @@ import cv2
 import numpy as np
 
 from engines.expression.mesh import tps_maps
+from engines.faces.shape import LOWER_INNER_LIP, UPPER_INNER_LIP
 
-UPPER_INNER = (61, 62, 63)
-LOWER_INNER = (65, 66, 67)
 MEETING = (60, 61, 62, 63, 64)  # the new upper inner lip: where the lips now meet
 AROUND = 0.25  # eye distances around the mouth where the two lips' maps are used
 FADE = 0.08  # eye distances over which they fade into the full map
@@ -36,9 +35,9 @@ def meet_lips(map_x: np.ndarray, map_y: np.ndarray, src: np.ndarray, dst: np.nda
     """
     h, w = map_x.shape
     keep_upper = np.ones(len(src), bool)
-    keep_upper[list(LOWER_INNER)] = False
+    keep_upper[list(LOWER_INNER_LIP)] = False
     keep_lower = np.ones(len(src), bool)
-    keep_lower[list(UPPER_INNER)] = False
+    keep_lower[list(UPPER_INNER_LIP)] = False
     upper_x, upper_y = tps_maps(src[keep_upper], dst[keep_upper], w, h)
     lower_x, lower_y = tps_maps(src[keep_lower], dst[keep_lower], w, h)
     meeting = dst[list(MEETING)]

@@ -192,35 +192,18 @@ def _solve_small(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return m[:, n:]
 
 
-def folds(map_x: np.ndarray, map_y: np.ndarray, where: np.ndarray, step: int = WARP_STEP,
-          least: float = MIN_STRETCH) -> bool:
-    """Whether a backward map folds or nearly folds (area ratio under ``least``) in ``where``.
-
-    A thin-plate spline pulled hard in one place (a lower lip raised while the jaw line
-    stays) overshoots beyond it: output pixels then sample the source from past the chin,
-    and the neck's shadow appears inside the face. There the map's Jacobian determinant
-    (source area per output area) collapses or turns negative. ``where`` (bool, the map's
-    shape) leaves out places allowed to fold, such as the inside of a closing mouth.
-    """
-    mx, my = map_x[::step, ::step], map_y[::step, ::step]
-    if min(mx.shape) < 2:
-        return False
-    dxx, dxy = np.diff(mx, axis=1)[:-1] / step, np.diff(mx, axis=0)[:, :-1] / step
-    dyx, dyy = np.diff(my, axis=1)[:-1] / step, np.diff(my, axis=0)[:, :-1] / step
-    det = dxx * dyy - dxy * dyx
-    inside = where[::step, ::step][:-1, :-1]
-    return bool(inside.any() and det[inside].min() < least)
-
-
 def warp_quality(map_x: np.ndarray, map_y: np.ndarray, where: np.ndarray,
                  step: int = WARP_STEP) -> tuple[float, float]:
     """(smallest Jacobian determinant, largest local stretch) of a backward map in ``where``.
 
-    The determinant is the source area each output pixel samples: at or below 0 the
-    warp folds (the image is mirrored over itself). The stretch is how much the worst
-    small length is lengthened or shortened, whichever way: the larger of the map's
-    largest singular value and the inverse of its smallest (1 = no distortion). Both are
-    measured on a grid ``step`` px apart. (1, 1) when ``where`` is empty.
+    The determinant is the source area each output pixel samples: at or below 0 the warp
+    folds (the image is mirrored over itself), and under ``MIN_STRETCH`` it nearly does.
+    A thin-plate spline pulled hard in one place (a lower lip raised while the jaw line
+    stays) overshoots beyond it, and the neck's shadow appears inside the face. The
+    stretch is how much the worst small length is lengthened or shortened, whichever
+    way: the larger of the map's largest singular value and the inverse of its smallest
+    (1 = no distortion). Both are measured on a grid ``step`` px apart. (1, 1) when
+    ``where`` is empty.
     """
     mx, my = map_x[::step, ::step], map_y[::step, ::step]
     if min(mx.shape) < 2:

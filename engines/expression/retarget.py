@@ -16,6 +16,7 @@ face the same way that is simply the second face's descriptors.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import NamedTuple
 
 import numpy as np
@@ -46,7 +47,11 @@ class Retarget(NamedTuple):
     misfit: float  # mean distance left on the stable points after the similarity (eye dist.)
     yaw: float  # degrees the second head is turned from the first, beyond landmark noise
     pitch: float
-    tilt: float  # degrees the second head leans beyond the first, in the picture plane
+
+    @property
+    def tilt(self) -> float:
+        """Degrees the second head leans beyond the first, in the picture plane."""
+        return self.motion.tilt
 
 
 def fit_second(first: np.ndarray, second: np.ndarray) -> tuple[np.ndarray, float]:
@@ -117,8 +122,7 @@ def retarget(first: np.ndarray, second: np.ndarray) -> Retarget:
     motion = motion_between(in_their_pose, theirs)
     tilt = head_tilt(second) - head_tilt(first)
     tilt = (tilt + 180.0) % 360.0 - 180.0
-    return Retarget(Motion(motion.jaw, motion.width, motion.lift, motion.eyes, motion.brows,
-                           tilt), misfit, yaw, pitch, tilt)
+    return Retarget(replace(motion, tilt=tilt), misfit, yaw, pitch)
 
 
 def mouth_change(first: np.ndarray, moved: np.ndarray) -> str | None:

@@ -38,6 +38,7 @@ from engines.faces.descriptors import (
     LEFT_EYE,
     RIGHT_BROW,
     RIGHT_EYE,
+    eye_aspect,
     face_frame,
 )
 from engines.faces.geometry import apply_affine, invert_affine
@@ -89,10 +90,6 @@ class Motion:
                       _add(self.lift, other.lift), _add(self.eyes, other.eyes),
                       _add(self.brows, other.brows), self.tilt + other.tilt)
 
-    @property
-    def is_still(self) -> bool:
-        return self == Motion()
-
 
 def _add(a: tuple[float, float], b: tuple[float, float]) -> tuple[float, float]:
     return (a[0] + b[0], a[1] + b[1])
@@ -113,9 +110,9 @@ def limited(points: np.ndarray, motion: Motion) -> Motion:
     u = apply_affine(points, face_frame(points))
     gap = float(np.mean([u[b, 1] - u[a, 1] for a, b in INNER_GAPS]))
     jaw = max(motion.jaw, -max(gap, 0.0))
-    eyes = tuple(max(change, MIN_EYE - _aspect(u, eye)) if change < 0 else change
+    eyes = tuple(max(change, MIN_EYE - eye_aspect(u, eye)) if change < 0 else change
                  for change, eye in zip(motion.eyes, (LEFT_EYE, RIGHT_EYE), strict=True))
-    eyes = tuple(min(change, 0.0) if _aspect(u, eye) < MIN_EYE and change < 0 else change
+    eyes = tuple(min(change, 0.0) if eye_aspect(u, eye) < MIN_EYE and change < 0 else change
                  for change, eye in zip(eyes, (LEFT_EYE, RIGHT_EYE), strict=True))
     return replace(motion, jaw=jaw, eyes=(eyes[0], eyes[1]))
 
@@ -148,12 +145,6 @@ def apply(points: np.ndarray, motion: Motion) -> Rigged:
         moved_cheeks = _rotate(np.concatenate([moved_cheeks, head]), pivot, motion.tilt)
     return Rigged(apply_affine(moved, back), apply_affine(cheeks, back),
                   apply_affine(moved_cheeks, back), motion)
-
-
-def _aspect(u: np.ndarray, eye: tuple[int, ...]) -> float:
-    p = u[list(eye)]
-    height = (np.linalg.norm(p[1] - p[5]) + np.linalg.norm(p[2] - p[4])) / 2
-    return float(height / max(np.linalg.norm(p[3] - p[0]), 1e-9))
 
 
 def _widen(u: np.ndarray, moved: np.ndarray, cheeks: np.ndarray, moved_cheeks: np.ndarray,

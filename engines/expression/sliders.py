@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from engines.expression.rig import MIN_EYE, Motion
-from engines.faces.descriptors import describe
+from engines.faces.descriptors import Descriptors, describe
 
 SMILE_LIFT = 0.16  # corner rise at smile 1 (a frown drops them by FROWN_LIFT at -1)
 SMILE_WIDTH = 0.12  # a full smile widens the mouth this much
@@ -34,11 +34,20 @@ def slider_motion(points: np.ndarray, smile: float = 0.0, mouth_open: float = 0.
     width = smile * (SMILE_WIDTH if smile > 0 else FROWN_WIDTH)
     jaw = mouth_open * (MOUTH_OPEN if mouth_open > 0 else own.mouth_open)
     if eye_open >= 0:  # a shut eye stays shut: no photo shows what is under its lid
-        eyes = tuple(0.0 if ratio < SHUT_EYE else eye_open * EYE_OPEN
-                     for ratio in (own.left_eye, own.right_eye))
+        eyes = tuple(0.0 if shut else eye_open * EYE_OPEN for shut in _shut(own))
     else:  # -1 brings each lid down to touching, whatever the eye's own openness
         eyes = tuple(eye_open * max(ratio - MIN_EYE, 0.0)
                      for ratio in (own.left_eye, own.right_eye))
     rise = brow_raise * BROW_RAISE
     return Motion(jaw=jaw, width=width, lift=(lift, lift), eyes=(eyes[0], eyes[1]),
                   brows=(rise, rise))
+
+
+def opens_a_shut_eye(points: np.ndarray, eye_open: float) -> bool:
+    """Whether ``eye_open`` asks to open an eye that is shut (which ``slider_motion`` keeps
+    shut, and the result should say why)."""
+    return eye_open > 0 and any(_shut(describe(points)))
+
+
+def _shut(own: Descriptors) -> tuple[bool, bool]:
+    return own.left_eye < SHUT_EYE, own.right_eye < SHUT_EYE

@@ -26,6 +26,7 @@ import numpy as np
 
 from engines.expression.mouth import _grow, _MouthRegions, _polygon_mask, donor_mouth
 from engines.expression.retarget import mouth_change
+from engines.faces.descriptors import eye_aspect
 from engines.faces.shape import (
     FIRST_EYE,
     INNER_LIPS,
@@ -77,16 +78,9 @@ def features_to_take(first: np.ndarray, moved: np.ndarray) -> tuple[str, ...]:
     if mouth_change(first, moved) is not None:
         taken.append("mouth")
     for name, eye in (("first eye", FIRST_EYE), ("second eye", SECOND_EYE)):
-        if _eye_opening(first, eye) < OPENING_EYE * _eye_opening(moved, eye):
+        if eye_aspect(first, eye) < OPENING_EYE * eye_aspect(moved, eye):
             taken.append(name)
     return tuple(taken)
-
-
-def _eye_opening(points: np.ndarray, eye: tuple[int, ...]) -> float:
-    """Lid-to-lid height over corner-to-corner width (about 0.3 open, under 0.1 shut)."""
-    p = np.asarray(points, np.float64)[list(eye)]
-    height = (np.linalg.norm(p[1] - p[5]) + np.linalg.norm(p[2] - p[4])) / 2
-    return float(height / max(np.linalg.norm(p[3] - p[0]), 1e-9))
 
 
 def transplant_features(

@@ -37,14 +37,13 @@ from engines.expression import rig
 from engines.expression.cavity import paint_cavity, shade_inside
 from engines.expression.lids import slide_lids, static_lids
 from engines.expression.lips import meet_lips
-from engines.expression.mesh import folds, remap, tps_maps, warp_quality
+from engines.expression.mesh import MIN_STRETCH, remap, tps_maps, warp_quality
 from engines.expression.mouth import redraw_mouth
 from engines.expression.request import ExpressionRequest, ExpressionResult, WarpCheck
 from engines.expression.retarget import OPEN_MOUTH, mouth_change, retarget
-from engines.expression.sliders import SHUT_EYE, slider_motion
+from engines.expression.sliders import opens_a_shut_eye, slider_motion
 from engines.expression.transplant import features_to_take, transplant_features
 from engines.faces.analysis import descriptor_of, faces_in, pixels_key
-from engines.faces.descriptors import describe
 from engines.faces.detect import Face, pick_face
 from engines.faces.identity import SAME_PERSON_THRESHOLD, face_descriptor, identity_distance
 from engines.faces.shape import FIRST_EYE, OUTER_LIPS, SECOND_EYE, mouth_gap
@@ -130,8 +129,7 @@ class WarpExpressionEngine(Engine[ExpressionRequest, ExpressionResult]):
                                          brows=s * request.brows, tilt=s * request.tilt)
         if request.moves_by_sliders:
             motion = motion + slider_motion(face1.landmarks, **request.sliders)
-            if request.eye_open > 0 and min(describe(face1.landmarks).left_eye,
-                                            describe(face1.landmarks).right_eye) < SHUT_EYE:
+            if opens_a_shut_eye(face1.landmarks, request.eye_open):
                 notes.append("A shut eye cannot be opened by the slider: no photo shows what "
                              "is under its lid. Drop a second portrait with open eyes.")
         first_identity = descriptor_of(first, face1, first_key) if from_second else None
@@ -215,18 +213,22 @@ class WarpExpressionEngine(Engine[ExpressionRequest, ExpressionResult]):
             if closing:
                 map_x, map_y = meet_lips(map_x, map_y, src, dst, eye_distance)
             skin = _skin(face1.landmarks, moved, ring, box, eye_distance)
-            if not folds(map_x, map_y, skin) and warp_quality(map_x, map_y, skin)[1] <= MAX_STRETCH:
+            smallest, stretch = warp_quality(map_x, map_y, skin)
+            if smallest >= MIN_STRETCH and stretch <= MAX_STRETCH:
                 break
             cancel.raise_if_set()
         preview_box = box.box
         crop = first[box.slices]
         report(Progress(2, STEPS, "Warping the face", crop, preview_box))
+        spline_x = map_x
         map_x, map_y = slide_lids(map_x, map_y, face1.landmarks - box.origin,
                                   moved - box.origin)
         source = crop
         if closing:
             source = shade_inside(crop, face1.landmarks - box.origin, eye_distance)
-        check = WarpCheck(*warp_quality(map_x, map_y, skin))
+        # Measured again only if a lid was slid (the maps are then new arrays).
+        check = (WarpCheck(smallest, stretch) if map_x is spline_x
+                 else WarpCheck(*warp_quality(map_x, map_y, skin)))
         warped = remap(source, map_x, map_y)
         cancel.raise_if_set()
         report(Progress(3, STEPS, "Warped", warped, preview_box))

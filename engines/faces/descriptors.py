@@ -19,14 +19,20 @@ from dataclasses import dataclass, fields
 import numpy as np
 
 from engines.faces.geometry import apply_affine, similarity_fit
+from engines.faces.shape import (
+    BROWS,
+    FIRST_EYE,
+    LOWER_INNER_LIP,
+    MOUTH_CORNERS,
+    SECOND_EYE,
+    UPPER_INNER_LIP,
+)
 
-LEFT_BROW = (17, 18, 19, 20, 21)
-RIGHT_BROW = (22, 23, 24, 25, 26)
-LEFT_EYE = (36, 37, 38, 39, 40, 41)
-RIGHT_EYE = (42, 43, 44, 45, 46, 47)
+LEFT_BROW, RIGHT_BROW = BROWS[:5], BROWS[5:]
+LEFT_EYE, RIGHT_EYE = FIRST_EYE, SECOND_EYE
 LIP_MIDDLE = (62, 66)  # the inner lips' middle points, upper and lower
-CORNERS = (48, 54)
-INNER_GAPS = ((61, 67), (62, 66), (63, 65))
+CORNERS = MOUTH_CORNERS
+INNER_GAPS = tuple(zip(UPPER_INNER_LIP, LOWER_INNER_LIP, strict=True))
 
 
 @dataclass(frozen=True)

@@ -44,9 +44,11 @@ class _ValueLabel(QLabel):
         self.setMinimumWidth(36)
         self.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         self.setToolTip("Double-click to reset")
-        slider.valueChanged.connect(lambda v: self.setText(f"{v:+d}" if slider.minimum() < 0
-                                                           else f"{v} %"))
-        self.setText(f"{slider.value():+d}" if slider.minimum() < 0 else f"{slider.value()} %")
+        slider.valueChanged.connect(self._show)
+        self._show(slider.value())
+
+    def _show(self, value: int) -> None:
+        self.setText(f"{value:+d}" if self._slider.minimum() < 0 else f"{value} %")
 
     def mouseDoubleClickEvent(self, event) -> None:  # noqa: N802 - Qt API
         self._slider.setValue(self._default)

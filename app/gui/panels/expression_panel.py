@@ -153,11 +153,19 @@ class ExpressionPanel(OperationPanel):
             well.show_landmarks = on
             well.update()
 
+    @property
+    def _stylegan(self) -> bool:
+        """Whether the StyleGAN engine is chosen (it takes no sliders or per-feature parts)."""
+        return self.engine.currentData() == "stylegan"
+
+    @property
+    def _asked(self) -> bool:
+        """Whether there is a change to make: a second portrait, or a slider moved."""
+        return self.second_well.pixels is not None or (
+            not self._stylegan and self.controls.sliders_moved)
+
     def _engine_changed(self) -> None:
-        neural = self.engine.currentData() == "stylegan"
-        self.layers_group.setEnabled(neural)
-        self.steps.setEnabled(neural)
-        self.controls.setEnabled(not neural and self._idle)
+        """The engine's own options become usable (``update_state`` knows which)."""
         self._update_cpu_note()
         self.update_state(self.workspace.document is not None, self._idle)
 
@@ -167,7 +175,7 @@ class ExpressionPanel(OperationPanel):
         The device is resolved once (it may import torch) and only when StyleGAN is
         chosen; a device that cannot be had is the engine's error to report, not ours.
         """
-        if self.engine.currentData() != "stylegan":
+        if not self._stylegan:
             return False
         if self._device is None:
             try:
@@ -263,26 +271,23 @@ class ExpressionPanel(OperationPanel):
 
     def update_state(self, has_photo: bool, idle: bool) -> None:
         self._idle = idle
-        landmark = self.engine.currentData() != "stylegan"
-        wanted = self.second_well.pixels is not None or (
-            landmark and self.controls.sliders_moved)
-        ready = has_photo and idle and wanted
+        landmark = not self._stylegan
+        ready = has_photo and idle and self._asked
         self.run_action.setEnabled(ready)
         self.run_button.setEnabled(ready)
         self.cancel_button.setEnabled(not idle)
-        for widget in (self.engine, self.strength, self.steps, self.open_second,
-                       self.first_well, self.second_well):
+        for widget in (self.engine, self.strength, self.open_second, self.first_well,
+                       self.second_well):
             widget.setEnabled(idle)
-        neural = not landmark
-        self.layers_group.setEnabled(idle and neural)
-        self.steps.setEnabled(idle and neural)
+        self.layers_group.setEnabled(idle and not landmark)
+        self.steps.setEnabled(idle and not landmark)
         self.controls.setEnabled(idle and landmark)
 
     def _request(self, pixels: np.ndarray):
         """The request the panel's settings make for ``pixels`` (the edited photo)."""
         from engines.expression import ExpressionRequest
 
-        landmark = self.engine.currentData() != "stylegan"
+        landmark = not self._stylegan
         return ExpressionRequest(
             pixels, self.second_well.pixels, strength=self.strength.value() / 100,
             face_first=self.first_well.chosen if self.first_well.faces else None,
@@ -299,7 +304,7 @@ class ExpressionPanel(OperationPanel):
     def _preview_live(self) -> None:
         """Preview the current settings on the canvas; the newest setting wins."""
         document = self.workspace.document
-        if document is None or not self._idle or self.engine.currentData() == "stylegan":
+        if document is None or not self._idle or self._stylegan:
             return
         if self.second_well.pixels is None and not self.controls.sliders_moved:
             self.workspace.canvas.clear_preview()
@@ -336,10 +341,9 @@ class ExpressionPanel(OperationPanel):
         document = workspace.document
         if document is None:
             return
-        landmark = self.engine.currentData() != "stylegan"
-        if self.second_well.pixels is None and not (landmark and self.controls.sliders_moved):
+        if not self._asked:
             return
-        if self.engine.currentData() == "stylegan" and not self.layers:
+        if self._stylegan and not self.layers:
             workspace.show_error("Nothing to take", "Tick at least one layer to take from the "
                                  "second face (4 and 5 carry the expression).")
             return
