@@ -172,12 +172,13 @@ def _fill_crop(
         hole = ops.asarray(level.hole)
         avoid = None if level.avoid is None else ops.asarray(level.avoid)
         window = _source_window(field, level, patch) if refining else None
+        near = _near_matches(ops, field, level, schedule.em_refine) if refining else None
         # Refined levels only sharpen: a shorter projection is enough and halves the
         # filtering, which dominates at full resolution.
         level_kernels = kernels[:REFINE_DIMS] if refining else kernels
         new_field = PatchField(ops, image, hole, avoid, patch, window, level_kernels,
                                None if level_guide is None else ops.asarray(level_guide),
-                               weight)
+                               weight, near)
         radius = search_radius(h, w)
         if field is None:
             if origin is None:
@@ -193,7 +194,7 @@ def _fill_crop(
             new_field.refresh_targets()
             new_field.rescore()
             if refining:
-                radius = max(4, int(2 * w / field.w))
+                radius = refine_radius(w, field.w)
         field = new_field
         for round_ in range(em_rounds):
             cancel.raise_if_set()
@@ -253,6 +254,31 @@ def _initial_guess(
     up = cv2.resize(coarser, (w, h), interpolation=cv2.INTER_LINEAR)
     start[level.hole] = up[level.hole]
     return np.ascontiguousarray(start), None
+
+
+def _near_matches(ops, coarse: PatchField | None, level: Level, rounds: int):
+    """Where a refined level's sources may lie: around its coarse matches, scaled.
+
+    A refined level starts from the coarse pointers and searches only a few pixels
+    around them (``refine_radius``) for ``rounds`` rounds, so sources farther away
+    are never reached; leaving them out lets the level filter only what it reads.
+    """
+    if coarse is None:
+        return None
+    h, w = level.hole.shape
+    f = w / coarse.w
+    ys = np.clip((ops.to_numpy(coarse.sy) * f).astype(np.int64), 0, h - 1)
+    xs = np.clip((ops.to_numpy(coarse.sx) * f).astype(np.int64), 0, w - 1)
+    marks = np.zeros((h, w), np.uint8)
+    marks[ys, xs] = 1
+    reach = int(math.ceil(f)) + refine_radius(w, coarse.w) * (rounds + 1)
+    near = cv2.dilate(marks, np.ones((2 * reach + 1, 2 * reach + 1), np.uint8)) > 0
+    return ops.asarray(near)
+
+
+def refine_radius(w: int, coarse_w: int) -> int:
+    """The random search's radius at a refined level of width ``w``."""
+    return max(4, int(2 * w / coarse_w))
 
 
 def _source_window(

@@ -11,7 +11,7 @@ import pytest
 
 from engines.arrays import NumpyOps
 from engines.base import Cancelled, CancelToken, InvalidInput, Progress
-from engines.remove.patchfield import Projection, fit_projection
+from engines.remove.patchfield import PatchField, Projection, fit_projection
 from engines.remove.patchmatch import PatchMatchEngine
 from engines.remove.planning import plan_crops
 from engines.remove.request import RemoveRequest
@@ -219,3 +219,49 @@ def test_patch_features_do_not_depend_on_how_their_sums_are_split():
     assert np.array_equal(by_filtering, by_gemm)
     assert np.array_equal(one_thread, by_filtering)
     assert np.abs(by_filtering).max() > 0.1  # features that carry the patches
+
+
+def test_features_computed_only_where_needed_equal_the_whole_window_ones():
+    """A refined level filters only around the hole and its coarse matches; the fill
+    must not change for it, so those features are the whole window's, bit for bit."""
+    image = noise_texture(300, 420, 11, (0.5, 0.4, 0.3))
+    hole = np.zeros(image.shape[:2], bool)
+    hole[40:60, 30:390] = True  # a stroke across the photo
+    hole[200:260, 300:330] = True
+    ops = NumpyOps(0)
+    whole = PatchField(ops, image.copy(), hole, None, 7)
+    near = np.zeros_like(hole)
+    near[20:90, :] = True  # sources only near the first stroke
+    pieces = PatchField(ops, image.copy(), hole, None, 7, kernels=whole.kernels, near=near)
+    read = pieces.valid.copy()
+    read[pieces.ty, pieces.tx] = True  # what the search reads: sources and targets
+    ys, xs = np.nonzero(read)
+    assert not pieces.valid[150:, :].any()  # far sources were left out...
+    assert np.array_equal(pieces._feats[pieces._win_lin(ys, xs)],
+                          whole._feats[whole._win_lin(ys, xs)])
+    assert np.array_equal(pieces._target_feats, whole._target_feats)
+    assert np.count_nonzero(pieces._feats.any(axis=1)) < 0.7 * pieces._feats.shape[0]
+
+
+def test_the_final_vote_copies_each_pixel_from_its_best_patch():
+    """The last vote copies instead of averaging, so the fill keeps the photo's grain;
+    checked against a plain reading of that rule, patch by patch."""
+    image = noise_texture(90, 110, 4, (0.3, 0.6, 0.4))
+    hole = blob_mask(90, 110, (55, 45), (14, 10))
+    ops = NumpyOps(2)
+    field = PatchField(ops, image.copy(), hole, None, 7)
+    field.init_random()
+    before = field.image.copy()
+    sigma2 = max(float(np.quantile(field.dist, 0.25)), 1e-6)
+    weight = np.exp(-field.dist / (2.0 * sigma2)) + 1e-4
+    field.vote(hard=True)
+    r = field.r
+    for y, x in zip(*np.nonzero(hole), strict=True):
+        best, value = 0.0, None
+        for dy in range(-r, r + 1):  # the first of equal weights wins
+            for dx in range(-r, r + 1):
+                t = field.index[y - dy, x - dx] if 0 <= y - dy < 90 and 0 <= x - dx < 110 else -1
+                if t >= 0 and weight[t] > best:
+                    best = weight[t]
+                    value = before[field.sy[t] + dy, field.sx[t] + dx]
+        assert value is not None and np.array_equal(field.image[y, x], value)
