@@ -114,7 +114,11 @@ class PatchField:
         in_window[wy0:wy1, wx0:wx1] = True
         self.valid = inside & ~blocked & ops.asarray(in_window)
         if near is not None:
-            self.valid = self.valid & near
+            restricted = self.valid & near
+            if bool(restricted.any()):
+                self.valid = restricted
+            else:  # the coarse matches lie on what is hole here: search the whole window
+                near = None
         self.src_y, self.src_x = _source_sample(ops, self.valid)
         if int(self.src_y.shape[0]) == 0:
             raise InvalidInput(
