@@ -17,6 +17,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from engines.blend import feather_inside
 from engines.expression.mesh import tps_maps
 from engines.faces.shape import LOWER_INNER_LIP, UPPER_INNER_LIP
 
@@ -61,8 +62,6 @@ def meet_lips(map_x: np.ndarray, map_y: np.ndarray, src: np.ndarray, dst: np.nda
     reach = max(1, round(AROUND * eye_distance))
     mouth = cv2.dilate(mouth, cv2.getStructuringElement(cv2.MORPH_ELLIPSE,
                                                         (2 * reach + 1, 2 * reach + 1)))
-    away = cv2.distanceTransform((mouth == 0).astype(np.uint8), cv2.DIST_L2, 5)
-    t = np.clip(1 - away / max(FADE * eye_distance, 1.0), 0.0, 1.0)
-    weight = (t * t * (3 - 2 * t))
+    weight = 1 - feather_inside(mouth == 0, FADE * eye_distance)  # fading out of the mouth
     return ((weight * two_lips_x + (1 - weight) * map_x).astype(np.float32),
             (weight * two_lips_y + (1 - weight) * map_y).astype(np.float32))

@@ -29,6 +29,7 @@ from typing import Literal
 import cv2
 import numpy as np
 
+from engines.blend import feather_inside
 from engines.expression.mesh import remap, tps_maps
 from engines.faces.detect import to_uint8
 from engines.faces.geometry import apply_affine
@@ -206,9 +207,7 @@ def _redraw(
         # The inside is laid in with a feathered edge within the lips. Poisson cloning
         # (as for a closing mouth) spread the lips' colour difference over the teeth:
         # pink, purple or green teeth on the benchmark's two-person sheets.
-        inside = cv2.distanceTransform(cloned.astype(np.uint8), cv2.DIST_L2, 5)
-        t = np.clip(inside / max(OPEN_MARGIN * eye_distance, 1.0), 0.0, 1.0)[..., None]
-        alpha = t * t * (3 - 2 * t)
+        alpha = feather_inside(cloned, OPEN_MARGIN * eye_distance)[..., None]
         return (warped + alpha * (donor - warped)).astype(np.float32)
     x, y, bw, bh = cv2.boundingRect(cloned.astype(np.uint8))
     if bw < 3 or bh < 3:

@@ -24,6 +24,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from engines.blend import feather_inside
 from engines.expression.mouth import _grow, _MouthRegions, _polygon_mask, donor_mouth
 from engines.expression.retarget import mouth_change
 from engines.faces.descriptors import eye_aspect
@@ -141,7 +142,7 @@ def transplant_features(
         lit = np.clip(donor * np.exp(log_gain), 0, 1)
         if _light_mismatch(lit, target, mask, donor_points, crop_new, eye_distance):
             continue
-        alpha = _feather(mask, FEATHER * eye_distance)[..., None]
+        alpha = feather_inside(mask, FEATHER * eye_distance)[..., None]
         out[y0:y1, x0:x1] = target + alpha * (lit - target)
         done.append(name)
     return out, tuple(done)
@@ -228,13 +229,6 @@ def _light_mismatch(
         return False
     ratio = np.abs(np.log(a[compare] + LOG_EPS) - np.log(b[compare] + LOG_EPS))
     return float(np.percentile(ratio, 95)) > MAX_LIGHT_MISMATCH
-
-
-def _feather(mask: np.ndarray, width: float) -> np.ndarray:
-    """Alpha rising from 0 at the mask's edge to 1 ``width`` pixels inside (smoothstep)."""
-    distance = cv2.distanceTransform(mask.astype(np.uint8), cv2.DIST_L2, 5)
-    t = np.clip(distance / max(width, 1.0), 0.0, 1.0)
-    return (t * t * (3 - 2 * t)).astype(np.float32)
 
 
 def _feature_box(

@@ -31,7 +31,7 @@ import cv2
 import numpy as np
 
 from engines.base import CancelToken, Engine, InvalidInput, Progress, Report
-from engines.blend import blend_by_alpha
+from engines.blend import blend_by_alpha, feather_inside
 from engines.crop import Crop
 from engines.expression import rig
 from engines.expression.cavity import paint_cavity, shade_inside
@@ -378,6 +378,4 @@ def _feathered_mask(ring: np.ndarray, shape: tuple[int, int], feather: float) ->
     """Alpha (float32) that is 0 on and outside the ring and rises smoothly to 1 inside."""
     inside = np.zeros(shape, np.uint8)
     cv2.fillPoly(inside, [np.round(ring).astype(np.int32)], 1)
-    distance = cv2.distanceTransform(inside, cv2.DIST_L2, 5)
-    t = np.clip(distance / max(feather, 1.0), 0.0, 1.0)
-    return (t * t * (3 - 2 * t)).astype(np.float32)
+    return feather_inside(inside, feather)

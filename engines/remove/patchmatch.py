@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from engines.arrays import make_ops
+from engines.arrays import Array, make_ops
 from engines.base import CancelToken, Engine, Progress, Report
 from engines.crop import Crop
 from engines.remove.onion import onion_fill
@@ -171,8 +171,8 @@ def _fill_crop(
         image = ops.asarray(start)
         hole = ops.asarray(level.hole)
         avoid = None if level.avoid is None else ops.asarray(level.avoid)
-        window = _source_window(field, level, patch) if refining else None
-        near = _near_matches(ops, field, level, schedule.em_refine) if refining else None
+        window, near = (_refined_sources(field, level, patch, schedule.em_refine)
+                        if refining else (None, None))
         # Refined levels only sharpen: a shorter projection is enough and halves the
         # filtering, which dominates at full resolution.
         level_kernels = kernels[:REFINE_DIMS] if refining else kernels
@@ -256,24 +256,37 @@ def _initial_guess(
     return np.ascontiguousarray(start), None
 
 
-def _near_matches(ops, coarse: PatchField | None, level: Level, rounds: int):
-    """Where a refined level's sources may lie: around its coarse matches, scaled.
+def _refined_sources(
+    coarse: PatchField | None, level: Level, patch: int, rounds: int
+) -> tuple[tuple[int, int, int, int] | None, Array | None]:
+    """(window, near) of a refined level: the box around the hole and the coarse matches,
+    scaled, where sources may lie; and within it the mask of pixels near those matches.
 
     A refined level starts from the coarse pointers and searches only a few pixels
     around them (``refine_radius``) for ``rounds`` rounds, so sources farther away
     are never reached; leaving them out lets the level filter only what it reads.
     """
     if coarse is None:
-        return None
+        return None, None
+    ops = coarse.ops
     h, w = level.hole.shape
     f = w / coarse.w
-    ys = np.clip((ops.to_numpy(coarse.sy) * f).astype(np.int64), 0, h - 1)
-    xs = np.clip((ops.to_numpy(coarse.sx) * f).astype(np.int64), 0, w - 1)
+    sy, sx = ops.to_numpy(coarse.sy), ops.to_numpy(coarse.sx)
+    ys = np.concatenate([sy, ops.to_numpy(coarse.ty)])
+    xs = np.concatenate([sx, ops.to_numpy(coarse.tx)])
+    margin = int(4 * f) + patch
+    window = (
+        max(0, int(ys.min() * f) - margin),
+        min(h, int((ys.max() + 1) * f) + margin),
+        max(0, int(xs.min() * f) - margin),
+        min(w, int((xs.max() + 1) * f) + margin),
+    )
     marks = np.zeros((h, w), np.uint8)
-    marks[ys, xs] = 1
+    marks[np.clip((sy * f).astype(np.int64), 0, h - 1),
+          np.clip((sx * f).astype(np.int64), 0, w - 1)] = 1
     reach = int(math.ceil(f)) + refine_radius(w, coarse.w) * (rounds + 1)
     near = cv2.dilate(marks, np.ones((2 * reach + 1, 2 * reach + 1), np.uint8)) > 0
-    return ops.asarray(near)
+    return window, ops.asarray(near)
 
 
 def refine_radius(w: int, coarse_w: int) -> int:
@@ -281,21 +294,3 @@ def refine_radius(w: int, coarse_w: int) -> int:
     return max(4, int(2 * w / coarse_w))
 
 
-def _source_window(
-    coarse: PatchField | None, level: Level, patch: int
-) -> tuple[int, int, int, int] | None:
-    """Where sources may lie at a refined level: around the hole and the coarse matches."""
-    if coarse is None:
-        return None
-    ops = coarse.ops
-    h, w = level.hole.shape
-    f = w / coarse.w
-    ys = np.concatenate([ops.to_numpy(coarse.sy), ops.to_numpy(coarse.ty)])
-    xs = np.concatenate([ops.to_numpy(coarse.sx), ops.to_numpy(coarse.tx)])
-    margin = int(4 * f) + patch
-    return (
-        max(0, int(ys.min() * f) - margin),
-        min(h, int((ys.max() + 1) * f) + margin),
-        max(0, int(xs.min() * f) - margin),
-        min(w, int((xs.max() + 1) * f) + margin),
-    )
